@@ -1,0 +1,41 @@
+# Two commands on a fresh machine (Python 3.11 + make): `make demo`, `make test`.
+# Both create .venv when missing and reinstall only when the dependency lists
+# in pyproject.toml change (hash stamp in .venv/.xnas-deps).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.xnas-deps
+PYTEST_ARGS ?=
+
+.PHONY: venv demo test lint bench clean-venv
+
+venv:
+	@want=$$($(PYTHON) tools/deps_hash.py pyproject.toml) || exit 1; \
+	if [ ! -x $(BIN)/python ]; then \
+	  echo "[xnas] creating $(VENV)"; $(PYTHON) -m venv $(VENV) || exit 1; \
+	fi; \
+	have=$$(cat $(STAMP) 2>/dev/null); \
+	if [ "$$have" != "$$want" ]; then \
+	  echo "[xnas] installing dependencies (stamp $$have -> $$want)"; \
+	  $(BIN)/python -m pip install --quiet --upgrade pip && \
+	  $(BIN)/python -m pip install --quiet -e '.[dev]' && \
+	  echo "$$want" > $(STAMP) || exit 1; \
+	else \
+	  echo "[xnas] $(VENV) up to date (deps $$want), nothing to install"; \
+	fi
+
+demo: venv
+	$(BIN)/python -m xnas demo
+
+test: venv
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+bench: venv
+	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

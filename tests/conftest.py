@@ -1,0 +1,27 @@
+"""Shared fixtures: the real offline data in ../shared/data and a private cache dir."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("XNAS_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tarball extraction goes to a per-session folder, never the user's ~/.cache."""
+    os.environ["XNAS_CACHE"] = str(tmp_path_factory.mktemp("xnas-cache"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "MNIST" / "raw").is_dir():
+        pytest.skip(
+            f"real offline data not found at {SHARED_DATA} (outside users: set XNAS_SHARED_DATA "
+            "to a folder holding MNIST/raw/ and cifar10-jpg.tar.gz)"
+        )
+    return SHARED_DATA

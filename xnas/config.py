@@ -1,0 +1,288 @@
+"""YAML config -> frozen dataclasses.
+
+One generic builder turns nested mappings into the dataclasses below, checking
+every key and type; unknown keys are an error that lists the valid ones, and
+``--set a.b=c`` overrides are applied to the raw mapping first so they get the
+same checks. Sections that later issues fill in already exist so configs stay
+forward compatible.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from xnas.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class LinesOptions:
+    """The synthetic `lines` task of XNAS (no line / horizontal / vertical / diagonal)."""
+
+    side: int = 12
+    length: int = 5
+    noise: float = 0.1  # std of additive Gaussian pixel noise; 0 gives clean images
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which dataset, where it lives, how it is split, subset and augmented."""
+
+    name: str = "lines"
+    root: str | None = None  # folder (or .tar.gz for imagefolder); None for generated/bundled data
+    download: bool = False  # torchvision download for users who are online
+    train_size: int | None = None  # class-balanced, seeded subset of the training split
+    val_size: int | None = None  # same for the validation split
+    val_source: Literal["split", "test"] = "split"  # hold out from train, or the test split
+    val_fraction: float = 0.1  # fraction of train held out when val_source == "split"
+    normalize: bool = True  # per-channel mean/std computed on the training subset
+    augment: bool = False  # random crop (padding 4) + horizontal flip on training batches
+    cutout: int = 0  # side of the cutout square in pixels; 0 = off
+    image_size: int | None = None  # resize images of an imagefolder to this side
+    seed: int = 0
+    lines: LinesOptions = field(default_factory=LinesOptions)
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    strategy: str = "nsga2"
+    population: int = 8
+    generations: int = 2
+    max_evaluations: int | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SpaceConfig:
+    name: str = "nb201"
+    blocks: int = 5  # micro: blocks per cell
+    ops: tuple[str, ...] | None = None  # micro: op subset; None = the space's default
+    channels: int = 8
+    layers: int = 1  # micro: normal cells per stage; nb201: cells per stage
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 3e-4
+    warmup_epochs: int = 0
+    grad_clip: float | None = 5.0
+    amp: bool = True  # autocast on CUDA only
+    grad_checkpoint: bool = False  # CUDA only
+    num_workers: int = 0  # no fork inside MPI ranks
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    name: str
+    constraint: str | None = None  # e.g. "<= 5" for latency in ms
+
+
+@dataclass(frozen=True)
+class ParallelConfig:
+    backend: Literal["auto", "serial", "mpi"] = "auto"
+    threads_per_rank: int = 1
+
+
+@dataclass(frozen=True)
+class CostConfig:
+    inherit: bool = False
+    extrapolate: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    search: SearchConfig = field(default_factory=SearchConfig)
+    space: SpaceConfig = field(default_factory=SpaceConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    objectives: tuple[ObjectiveConfig, ...] = (
+        ObjectiveConfig("error"),
+        ObjectiveConfig("introspection"),
+    )
+    parallel: ParallelConfig = field(default_factory=ParallelConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build(cls: type, raw: Any, where: str = "") -> Any:
+    """Build dataclass ``cls`` from a mapping, naming the dotted key of any error."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where or 'config'}: expected a mapping, got {_show(raw)}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        key = _join(where, str(unknown[0]))
+        raise ConfigError(f"unknown config key {key!r}; valid keys here: {', '.join(fields)}")
+    kwargs = {}
+    for name, value in raw.items():
+        kwargs[name] = _coerce(hints[name], value, _join(where, name))
+    missing = [
+        n
+        for n, f in fields.items()
+        if n not in kwargs
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"missing config key {_join(where, missing[0])!r}")
+    return cls(**kwargs)
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(arg, value, where)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"{where}: expected one of {choices}, got {_show(value)}")
+        return value
+    if origin is tuple:
+        if isinstance(value, str | Mapping) or not isinstance(value, Iterable):
+            raise ConfigError(f"{where}: expected a list, got {_show(value)}")
+        item_tp = args[0]
+        return tuple(_coerce(item_tp, v, f"{where}.{i}") for i, v in enumerate(value))
+    if dataclasses.is_dataclass(tp):
+        if tp is ObjectiveConfig and isinstance(value, str):
+            value = {"name": value}  # shorthand: `objectives: [error, latency]`
+        return build(tp, value, where)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {_show(value)}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {_show(value)}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {_show(value)}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {_show(value)}")
+        return value
+    if tp is Any:
+        return value
+    raise TypeError(f"config type {tp!r} at {where} is not supported")  # a bug, not user input
+
+
+def _join(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of ``raw`` with each ``a.b=c`` applied (``c`` parsed as YAML)."""
+    result = _deepcopy(raw)
+    for item in overrides:
+        path, sep, text = item.partition("=")
+        if not sep or not path.strip():
+            raise ConfigError(f"override {item!r}: expected the form key.subkey=value")
+        try:
+            value = yaml.safe_load(text) if text.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from None
+        node: Any = result
+        keys = path.strip().split(".")
+        for depth, key in enumerate(keys):
+            last = depth == len(keys) - 1
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise ConfigError(
+                        f"override {item!r}: {'.'.join(keys[:depth])} has no item {key}"
+                    )
+                idx = int(key)
+                if last:
+                    node[idx] = value
+                else:
+                    if isinstance(node[idx], str):
+                        node[idx] = {"name": node[idx]}
+                    node = node[idx]
+            else:
+                if last:
+                    node[key] = value
+                else:
+                    node = node.setdefault(key, {})
+                    if not isinstance(node, dict | list):
+                        raise ConfigError(
+                            f"override {item!r}: {'.'.join(keys[: depth + 1])} is not a section"
+                        )
+    return result
+
+
+def _deepcopy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deepcopy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deepcopy(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> Config:
+    """Read a YAML file (or start from defaults), apply overrides, build the Config."""
+    raw: Any = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {str(p)!r} not found; expected a YAML file")
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark else ""
+            raise ConfigError(f"config file {str(p)!r} is not valid YAML{at}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {str(path)!r}: expected a mapping at the top level")
+    # Overrides land on the defaults merged with the file, so `objectives.0.constraint=...`
+    # works even when the file does not spell the objectives out.
+    return build(Config, apply_overrides(_merge(to_dict(Config()), raw), overrides))
+
+
+def _merge(base: Any, top: Any) -> Any:
+    if isinstance(base, dict) and isinstance(top, dict):
+        return {**base, **{k: _merge(base.get(k), v) for k, v in top.items()}}
+    return top
+
+
+def to_dict(cfg: Any) -> Any:
+    """The plain-data form of a config (for YAML dumps and the run store)."""
+    if dataclasses.is_dataclass(cfg):
+        return {f.name: to_dict(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)}
+    if isinstance(cfg, tuple):
+        return [to_dict(v) for v in cfg]
+    return cfg

@@ -1,0 +1,22 @@
+"""Datasets by name: ``load_dataset(cfg)`` -> DataBundle (train/val, classes, input shape)."""
+
+from __future__ import annotations
+
+from xnas.config import DataConfig
+from xnas.data import bundled, folder, synthetic, torchvision_sets  # noqa: F401  (registration)
+from xnas.data.augment import BatchAugment
+from xnas.data.base import DATASETS, ArrayDataset, DataBundle, balanced_subset
+
+__all__ = [
+    "DATASETS",
+    "ArrayDataset",
+    "BatchAugment",
+    "DataBundle",
+    "balanced_subset",
+    "load_dataset",
+]
+
+
+def load_dataset(cfg: DataConfig) -> DataBundle:
+    """Load the dataset ``cfg.name`` names (DataError / RegistryError on bad input)."""
+    return DATASETS.get(cfg.name)(cfg)
