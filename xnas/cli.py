@@ -17,7 +17,10 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _add_config_args(p: argparse.ArgumentParser, required: bool = False) -> None:
-    p.add_argument("config", nargs=None if required else "?", help="YAML config file")
+    if required:
+        p.add_argument("config", help="YAML config file")
+    else:
+        p.add_argument("--config", help="YAML config file")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -43,6 +46,52 @@ def cmd_data(args: argparse.Namespace) -> int:
     print(f"normalised   mean {_fmt(bundle.mean)} std {_fmt(bundle.std)}")
     print(f"augment      {bundle.augment or 'off'}")
     return 0
+
+
+def cmd_arch(args: argparse.Namespace) -> int:
+    """Print an architecture's genotype, params and FLOPs; draw its cells to a PNG."""
+    from xnas.config import load_config
+    from xnas.objectives import count_flops, count_params
+    from xnas.space import REFERENCES, resolve_arch
+    from xnas.viz import draw_genotype
+
+    cfg = load_config(args.config, args.overrides)
+    shape = _parse_shape(args.input)
+    space, genome = resolve_arch(args.arch, cfg.space)
+    genotype = space.decode(genome)
+    model = space.build(genome, shape, args.classes)
+    key = space.canonical(genome)
+    if args.arch in REFERENCES:
+        print(f"reference    {args.arch}: {REFERENCES[args.arch].source}")
+    print(f"space        {space.name} (C={space.cfg.channels}, layers={space.cfg.layers})")
+    print(f"key          {key}")
+    print(f"genome       {list(genome)}")
+    if hasattr(genotype, "normal"):
+        for name in ("normal", "reduce"):
+            cell = getattr(genotype, name)
+            blocks = "  ".join(f"[{a[0]}~{a[1]} + {b[0]}~{b[1]}]" for a, b in cell.blocks)
+            print(f"{name:<12} {blocks}  concat {list(cell.concat)}")
+    else:
+        for to, node in enumerate(genotype.nodes, start=1):
+            print(f"node {to:<7} " + "  ".join(f"{op}<-{frm}" for op, frm in node))
+    print(f"input        {shape}, {args.classes} classes")
+    print(f"params       {count_params(model):,}")
+    print(f"flops        {count_flops(model, shape):,} (torch.utils.flop_counter, one sample)")
+    if args.png:
+        print(f"drawing      {draw_genotype(genotype, args.png, title=key)}")
+    return 0
+
+
+def _parse_shape(text: str) -> tuple[int, int, int]:
+    from xnas.errors import ConfigError
+
+    parts = text.lower().replace(",", "x").split("x")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        raise ConfigError(f"--input {text!r}: expected CxHxW, e.g. 3x32x32")
+    c, h, w = (int(p) for p in parts)
+    if c not in (1, 3) or min(h, w) < 8:
+        raise ConfigError(f"--input {text!r}: expected 1 or 3 channels and sides >= 8")
+    return c, h, w
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -78,6 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="load a dataset from a config and describe it")
     _add_config_args(p)
     p.set_defaults(handler=cmd_data)
+
+    p = sub.add_parser("arch", help="show an architecture: genotype, params, FLOPs, cell drawing")
+    p.add_argument("arch", help="reference name, NB201 arch string, micro key or list of ints")
+    _add_config_args(p)
+    p.add_argument("--input", default="3x32x32", help="input shape CxHxW (default 3x32x32)")
+    p.add_argument("--classes", type=int, default=10, help="number of classes (default 10)")
+    p.add_argument("--png", help="draw the cells to this PNG file")
+    p.set_defaults(handler=cmd_arch)
 
     p = sub.add_parser("demo", help="run the built-in demo on the offline datasets")
     p.add_argument("--shared-data", default="../shared/data", help="folder with MNIST/ and CIFAR")

@@ -1,0 +1,188 @@
+"""Property tests of the Genome contract, run over every registered space."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from xnas.config import SpaceConfig
+from xnas.errors import GenomeError
+from xnas.space import REFERENCES, SPACES, get_space, resolve_arch
+from xnas.space.micro import NSGANET_OPS
+
+SPACE_NAMES = SPACES.names()
+SEEDS = st.integers(0, 2**32 - 1)
+
+
+def space(name: str):
+    return get_space(SpaceConfig(name=name, channels=4, layers=1))
+
+
+def raw_genome(name: str, seed: int) -> tuple[int, ...]:
+    """A random in-bounds vector, deliberately NOT normalised."""
+    sp = space(name)
+    rng = np.random.default_rng(seed)
+    return tuple(int(rng.integers(lo, hi + 1)) for lo, hi in zip(sp.lower, sp.upper, strict=True))
+
+
+def in_bounds(sp, x) -> bool:
+    return len(x) == sp.n_var and all(
+        lo <= v <= hi for v, lo, hi in zip(x, sp.lower, sp.upper, strict=True)
+    )
+
+
+@pytest.mark.parametrize("name", SPACE_NAMES)
+@given(seed=SEEDS)
+@settings(max_examples=60, deadline=None)
+def test_parse_of_canonical_round_trips(name, seed):
+    sp = space(name)
+    x = raw_genome(name, seed)
+    key = sp.canonical(x)
+    assert sp.parse(key) == sp.normalize(x)
+    assert sp.canonical(sp.parse(key)) == key
+    assert sp.parse(",".join(map(str, x))) == sp.normalize(x)
+
+
+@pytest.mark.parametrize("name", SPACE_NAMES)
+@given(values=st.lists(st.floats(-1e6, 1e6) | st.just(float("nan")), min_size=40, max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_repair_always_yields_a_valid_genome(name, values):
+    sp = space(name)
+    x = sp.repair(values[: sp.n_var])
+    assert in_bounds(sp, x) and sp.check(x) == x and sp.normalize(x) == x
+
+
+@pytest.mark.parametrize("name", SPACE_NAMES)
+@given(seed=SEEDS)
+@settings(max_examples=60, deadline=None)
+def test_mutation_and_crossover_stay_in_bounds(name, seed):
+    sp = space(name)
+    rng = np.random.default_rng(seed)
+    a, b = sp.sample(rng), sp.sample(rng)
+    m = sp.mutate(a, rng)
+    assert in_bounds(sp, m) and sp.canonical(m) != sp.canonical(a)
+    c1, c2 = sp.crossover(a, b, rng)
+    assert in_bounds(sp, c1) and in_bounds(sp, c2)
+    # every unit of a child comes from one of the parents at the same place (micro may
+    # reorder the two pairs of a block when normalising, so compare per block there)
+    group = 4 if name == "micro" else sp.unit
+    for child in (c1, c2):
+        for g in range(0, sp.n_var, group):
+            parents = {a[i : i + sp.unit] for i in range(g, g + group, sp.unit)}
+            parents |= {b[i : i + sp.unit] for i in range(g, g + group, sp.unit)}
+            for i in range(g, g + group, sp.unit):
+                assert child[i : i + sp.unit] in parents
+
+
+@pytest.mark.parametrize("name", SPACE_NAMES)
+@given(s1=SEEDS, s2=SEEDS)
+@settings(max_examples=60, deadline=None)
+def test_distinct_keys_for_non_equivalent_genomes(name, s1, s2):
+    sp = space(name)
+    a, b = sp.normalize(raw_genome(name, s1)), sp.normalize(raw_genome(name, s2))
+    assert (sp.canonical(a) == sp.canonical(b)) == (a == b)
+    assert (sp.distance(a, b) == 0) == (a == b)
+    assert sp.distance(a, b) == sp.distance(b, a)
+
+
+@given(seed=SEEDS, data=st.data())
+@settings(max_examples=80, deadline=None)
+def test_micro_key_is_invariant_under_swapping_the_pairs_of_any_blocks(seed, data):
+    sp = space("micro")
+    x = list(raw_genome("micro", seed))
+    blocks = data.draw(st.sets(st.integers(0, sp.n_var // 4 - 1)))
+    y = list(x)
+    for blk in blocks:
+        s = 4 * blk
+        y[s : s + 4] = x[s + 2 : s + 4] + x[s : s + 2]
+    assert sp.canonical(x) == sp.canonical(y)
+
+
+def test_micro_does_not_merge_blocks_in_another_order():
+    # block order matters (later blocks may read earlier ones): keys must differ
+    sp = space("micro")
+    x = list(sp.parse("nsganet" and REFERENCES["nsganet"].key))
+    y = list(x)
+    y[0:4], y[4:8] = x[4:8], x[0:4]
+    assert sp.canonical(x) != sp.canonical(y)
+
+
+def test_micro_defaults_and_size():
+    sp = space("micro")
+    assert sp.n_var == 40 and sp.ops == NSGANET_OPS and len(NSGANET_OPS) == 9
+    # per block: (9 ops * (b+2) inputs)^2, over 5 blocks and 2 cells
+    assert sp.size == np.prod([(9 * (b + 2)) ** 2 for b in range(5)], dtype=object) ** 2
+    small = get_space(SpaceConfig(name="micro", blocks=2, ops=("skip_connect", "sep_conv_3x3")))
+    assert small.n_var == 16 and small.upper.tolist()[:4] == [1, 1, 1, 1]
+
+
+def test_nb201_key_is_nb201s_arch_string():
+    sp = space("nb201")
+    assert sp.size == 5**6
+    assert sp.canonical((0, 1, 2, 3, 4, 0)) == (
+        "|none~0|+|skip_connect~0|nor_conv_1x1~1|+|nor_conv_3x3~0|avg_pool_3x3~1|none~2|"
+    )
+    best = REFERENCES["nb201-best-cifar10"].key
+    assert sp.canonical(sp.parse(best)) == best
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "nb201",
+            "1,2,7,0,0,0",
+            "position 2 (edge 1->2): value 7 out of range; expected an integer in 0..4",
+        ),
+        ("nb201", "1,2,3", "has 3 values; expected 6"),
+        (
+            "nb201",
+            "|nor_conv_3x3~0|+|bogus~0|none~1|+|none~0|none~1|none~2|",
+            "position 1 (edge 0->2): unknown op 'bogus'",
+        ),
+        (
+            "nb201",
+            "|nor_conv_3x3~1|+|none~0|none~1|+|none~0|none~1|none~2|",
+            "position 0 (edge 0->1): 'nor_conv_3x3~1' is malformed",
+        ),
+        ("nb201", "|none~0|+|none~0|", "has 2 node groups; expected 3"),
+        (
+            "micro",
+            "0," * 39 + "9",
+            "position 39 (reduce cell, block 4, pair 1, input): value 9 out of range; "
+            "expected an integer in 0..5",
+        ),
+        ("micro", "N[x]R[y]", "normal cell has 1 blocks; expected 5"),
+        ("micro", "hello", "is not a micro key"),
+    ],
+)
+def test_bad_genomes_name_the_position_and_the_allowed_range(name, text, message):
+    with pytest.raises(GenomeError) as info:
+        space(name).parse(text)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("ref", sorted(REFERENCES))
+def test_reference_genotypes_resolve_in_their_space(ref):
+    sp, genome = resolve_arch(ref, SpaceConfig(channels=4, layers=1))
+    assert sp.name == REFERENCES[ref].space
+    # the stored key is the published order; the resolved one is its canonical form
+    assert sp.canonical(genome) == sp.canonical(sp.parse_key(REFERENCES[ref].key))
+    assert sp.build(genome, (3, 32, 32), 10)(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+
+
+def test_nsganet_reference_matches_the_published_concat():
+    sp, genome = resolve_arch("nsganet", SpaceConfig())
+    genotype = sp.decode(genome)
+    assert genotype.normal.concat == (2, 4, 5, 6) and genotype.reduce.concat == (3, 4, 5, 6)
+    published_normal = [
+        {("skip_connect", 0), ("max_pool_3x3", 0)},
+        {("dil_conv_5x5", 0), ("max_pool_3x3", 0)},
+        {("dil_conv_5x5", 1), ("sep_conv_3x3", 3)},
+        {("max_pool_3x3", 1), ("sep_conv_5x5", 3)},
+        {("sep_conv_3x3", 1), ("sep_conv_3x3", 0)},
+    ]
+    assert [set(block) for block in genotype.normal.blocks] == published_normal

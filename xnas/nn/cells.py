@@ -1,0 +1,98 @@
+"""Cells: the micro (NASNet/NSGA-Net) cell and the NAS-Bench-201 cell.
+
+Parameter names depend only on position and op: ``blocks.{b}.{pair}.{op}`` and
+``edges.{to}<-{from}.{op}``, so weights move between genomes that share an op at
+a place (weight inheritance matches names and shapes).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from xnas.nn.ops import FactorizedReduce, ReLUConvBN, make_op
+from xnas.space.genotypes import CellGenotype, NB201Genotype
+
+
+class MicroCell(nn.Module):
+    """B blocks; each sums two (op, input) pairs; unused block outputs are concatenated."""
+
+    def __init__(
+        self,
+        cell: CellGenotype,
+        c_prev_prev: int,
+        c_prev: int,
+        c: int,
+        reduction: bool,
+        reduction_prev: bool,
+    ) -> None:
+        super().__init__()
+        self.reduction = reduction
+        self.preprocess0 = (
+            FactorizedReduce(c_prev_prev, c)
+            if reduction_prev
+            else ReLUConvBN(c_prev_prev, c, 1, 1, 0)
+        )
+        self.preprocess1 = ReLUConvBN(c_prev, c, 1, 1, 0)
+        self.inputs = tuple(tuple(inp for _, inp in block) for block in cell.blocks)
+        self.blocks = nn.ModuleList()
+        for block in cell.blocks:
+            pairs = nn.ModuleList()
+            for op, inp in block:
+                stride = 2 if reduction and inp < 2 else 1
+                pairs.append(nn.ModuleDict({op: make_op(op, c, stride)}))
+            self.blocks.append(pairs)
+        self.concat = cell.concat
+        self.multiplier = len(cell.concat)
+
+    def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for pairs, inputs in zip(self.blocks, self.inputs, strict=True):
+            out = 0
+            for pair, inp in zip(pairs, inputs, strict=True):
+                (op,) = pair.values()
+                out = out + op(states[inp])
+            states.append(out)
+        return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+class NB201Cell(nn.Module):
+    """Four nodes; node j sums op(node i) over i < j; the cell's output is the last node."""
+
+    def __init__(self, genotype: NB201Genotype, c: int) -> None:
+        super().__init__()
+        self.edges = nn.ModuleDict()
+        self.wiring: list[list[tuple[str, int]]] = []
+        for to, node in enumerate(genotype.nodes, start=1):
+            incoming = []
+            for op, frm in node:
+                key = f"{to}<-{frm}"
+                self.edges[key] = nn.ModuleDict({op: make_op(op, c, 1)})
+                incoming.append((key, frm))
+            self.wiring.append(incoming)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nodes = [x]
+        for incoming in self.wiring:
+            total = 0
+            for key, frm in incoming:
+                (op,) = self.edges[key].values()
+                total = total + op(nodes[frm])
+            nodes.append(total)
+        return nodes[-1]
+
+
+class ResidualReduction(nn.Module):
+    """NB201's residual block between stages: two 3x3 convs (stride 2) + pooled shortcut."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, 1)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
+        self.shortcut = nn.Sequential(
+            nn.AvgPool2d(2, stride=2, ceil_mode=True, count_include_pad=False),
+            nn.Conv2d(c_in, c_out, 1, bias=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_b(self.conv_a(x)) + self.shortcut(x)
