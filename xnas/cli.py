@@ -82,6 +82,54 @@ def cmd_arch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Train and score one architecture; print objectives, timings and how each was measured."""
+    import json
+
+    from xnas.config import load_config
+    from xnas.evaluate import EvalTask, derive_seed, evaluate
+    from xnas.objectives import OBJECTIVES
+    from xnas.space import resolve_arch
+
+    cfg = load_config(args.config, args.overrides)
+    names = tuple(o.name for o in cfg.objectives)
+    for n in names:
+        OBJECTIVES.get(n)  # unknown objective -> one line, exit 2
+    space, genome = resolve_arch(args.arch, cfg.space)
+    key = space.canonical(genome)
+    task = EvalTask(
+        key=key,
+        genome=genome,
+        space=space.cfg,
+        data=cfg.data,
+        train=cfg.train,
+        measure=cfg.measure,
+        objectives=names,
+        seed=derive_seed(cfg.search.seed, key),
+        epochs=cfg.train.epochs if args.epochs is None else args.epochs,
+        weights_dir=args.weights_dir,
+    )
+    result = evaluate(task)
+    print(f"key          {key}")
+    print(f"status       {result.status}   device {result.device}   rank {result.rank}")
+    if result.status == "failed":
+        print(result.error, file=sys.stderr)
+        return 1
+    print("curve        val. acc. " + " ".join(f"{a:.3f}" for a in result.curve))
+    print(f"\n{'objective':<14}{'value':>14}  {'sense':<5}  how")
+    for n in names:
+        obj = OBJECTIVES.get(n)
+        how = result.measurements[n]
+        print(
+            f"{n:<14}{result.objectives[n]:>14.6g}  {obj.sense:<5}  {obj.unit or '-':<5} "
+            f"{json.dumps(how, default=str)[:160]}"
+        )
+    print("\ntimings (s)  " + "  ".join(f"{k}={v:.2f}" for k, v in result.timings.items()))
+    if result.weights_path:
+        print(f"weights      {result.weights_path}")
+    return 0
+
+
 def _parse_shape(text: str) -> tuple[int, int, int]:
     from xnas.errors import ConfigError
 
@@ -95,11 +143,78 @@ def _parse_shape(text: str) -> tuple[int, int, int]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The biggest real thing that exists: describe every offline dataset."""
+    """The biggest real thing that exists until the search lands: train and score the
+    reference NB201 cells on two offline tasks with the four XNAS objectives, mark the
+    non-dominated ones (pymoo), draw the cells, and describe the real image datasets."""
+    from pathlib import Path
+
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    from xnas.config import load_config
+    from xnas.evaluate import EvalTask, derive_seed, evaluate
+    from xnas.objectives import to_minimization
+    from xnas.space import resolve_arch
+    from xnas.viz import draw_genotype
+
+    out = Path(args.out)
+    names = ("error", "introspection", "latency", "energy")
+    archs = ("nb201-best-cifar10", "nb201-resnet", "nb201-all-conv3x3", "nb201-all-skip")
+    for task_name, epochs in (("lines", 3), ("digits", 6)):
+        cfg = load_config(
+            None,
+            [
+                f"data.name={task_name}",
+                "space.channels=8",
+                "space.layers=1",
+                "data.lines.noise=0.4",
+            ],
+        )
+        print(f"== {task_name}: {epochs} epochs each, objectives {', '.join(names)}")
+        rows = []
+        for arch in archs:
+            space, genome = resolve_arch(arch, cfg.space)
+            key = space.canonical(genome)
+            result = evaluate(
+                EvalTask(
+                    key=key,
+                    genome=genome,
+                    space=space.cfg,
+                    data=cfg.data,
+                    train=cfg.train,
+                    measure=cfg.measure,
+                    objectives=names,
+                    seed=derive_seed(0, key),
+                    epochs=epochs,
+                    weights_dir=str(out / task_name / "weights"),
+                )
+            )
+            if result.status != "ok":
+                print(f"  {arch}: failed: {result.error.splitlines()[0]}")
+                continue
+            draw_genotype(space.decode(genome), out / task_name / f"{arch}.png", title=key)
+            rows.append((arch, result))
+        front = set()
+        if rows:
+            F = [to_minimization(r.objectives, names) for _, r in rows]
+            front = set(
+                NonDominatedSorting()
+                .do(__import__("numpy").array(F), only_non_dominated_front=True)
+                .tolist()
+            )
+        src = rows[0][1].measurements["energy"]["energy_source"] if rows else "?"
+        print(
+            f"  {'architecture':<20}{'error':>8}{'introsp.':>10}{'lat. ms':>9}"
+            f"{'energy mJ (' + src + ')':>20}  front"
+        )
+        for i, (arch, r) in enumerate(rows):
+            o = r.objectives
+            print(
+                f"  {arch:<20}{o['error']:>8.3f}{o['introspection']:>10.3f}"
+                f"{o['latency']:>9.3f}{o['energy']:>20.4f}  {'*' if i in front else ''}"
+            )
+        print(f"  cell drawings and weights in {out / task_name}\n")
     shared = args.shared_data
     for overrides in (
-        ["data.name=lines"],
-        ["data.name=digits"],
         ["data.name=mnist", f"data.root={shared}", "data.train_size=2000", "data.val_size=500"],
         ["data.name=cifar10", f"data.root={shared}", "data.train_size=1000", "data.val_size=200"],
     ):
@@ -136,8 +251,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--png", help="draw the cells to this PNG file")
     p.set_defaults(handler=cmd_arch)
 
+    p = sub.add_parser("evaluate", help="train and score one architecture on the configured task")
+    _add_config_args(p)
+    p.add_argument("--arch", required=True, help="reference name, key or list of ints")
+    p.add_argument("--epochs", type=int, help="override train.epochs")
+    p.add_argument("--weights-dir", help="save the trained weights here")
+    p.set_defaults(handler=cmd_evaluate)
+
     p = sub.add_parser("demo", help="run the built-in demo on the offline datasets")
     p.add_argument("--shared-data", default="../shared/data", help="folder with MNIST/ and CIFAR")
+    p.add_argument("--out", default="runs/demo", help="where drawings and weights go")
     p.set_defaults(handler=cmd_demo)
     return parser
 

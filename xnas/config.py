@@ -9,6 +9,7 @@ forward compatible.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import types
 import typing
@@ -81,6 +82,26 @@ class TrainConfig:
     amp: bool = True  # autocast on CUDA only
     grad_checkpoint: bool = False  # CUDA only
     num_workers: int = 0  # no fork inside MPI ranks
+    label_smoothing: float = 0.0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    save_weights: bool = True
+
+
+@dataclass(frozen=True)
+class MeasureConfig:
+    """How static and trained objectives are measured (recorded with every value)."""
+
+    latency_batch: int = 1
+    latency_warmup: int = 5
+    latency_repeats: int = 30
+    latency_impls: tuple[str, ...] = ("eager", "channels_last", "torchscript")
+    energy_source: Literal["auto", "nvml", "rapl", "model"] = "auto"
+    energy_repeats: int = 50
+    introspection_samples: int = 25000  # cap on validation samples used
+    introspection_batch: int = 256
+    mcd_samples: int = 32
+    mcd_top_fraction: float = 0.1  # share of input pixels masked
+    mcd_steps: int = 16  # IntegratedGradients steps
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,7 @@ class Config:
         ObjectiveConfig("error"),
         ObjectiveConfig("introspection"),
     )
+    measure: MeasureConfig = field(default_factory=MeasureConfig)
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     cost: CostConfig = field(default_factory=CostConfig)
 
@@ -179,6 +201,9 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
             raise ConfigError(f"{where}: expected an integer, got {_show(value)}")
         return value
     if tp is float:
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" as a string; accept it as a number
+            with contextlib.suppress(ValueError):
+                value = float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{where}: expected a number, got {_show(value)}")
         return float(value)

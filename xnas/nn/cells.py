@@ -7,11 +7,15 @@ a place (weight inheritance matches names and shapes).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from xnas.nn.ops import FactorizedReduce, ReLUConvBN, make_op
-from xnas.space.genotypes import CellGenotype, NB201Genotype
+
+if TYPE_CHECKING:  # genotypes are plain data; importing xnas.space here would cycle
+    from xnas.space.genotypes import CellGenotype, NB201Genotype
 
 
 class MicroCell(nn.Module):

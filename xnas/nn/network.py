@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
 from xnas.nn.cells import MicroCell, NB201Cell, ResidualReduction
-from xnas.space.genotypes import MicroGenotype, NB201Genotype
+
+if TYPE_CHECKING:  # genotypes are plain data; importing xnas.space here would cycle
+    from xnas.space.genotypes import MicroGenotype, NB201Genotype
 
 
 class MicroNetwork(nn.Module):

@@ -11,6 +11,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from xnas.objectives.base import EvalContext, Measurement, register_objective
+
 
 def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -27,3 +29,24 @@ def count_flops(model: nn.Module, input_shape: tuple[int, int, int]) -> int:
         return int(counter.get_total_flops())
     finally:
         model.train(was_training)
+
+
+def flops_of(ctx: EvalContext) -> int:
+    if "flops" not in ctx.cache:
+        ctx.cache["flops"] = count_flops(ctx.model, ctx.input_shape)
+    return ctx.cache["flops"]
+
+
+@register_objective("params", sense="min", stage="static", unit="", label="parameters")
+def params_objective(ctx: EvalContext) -> Measurement:
+    return Measurement(
+        float(count_params(ctx.model)), {"method": "counted", "trainable_only": True}
+    )
+
+
+@register_objective("flops", sense="min", stage="static", unit="FLOPs", label="FLOPs")
+def flops_objective(ctx: EvalContext) -> Measurement:
+    return Measurement(
+        float(flops_of(ctx)),
+        {"method": "torch.utils.flop_counter", "batch": 1, "input_shape": list(ctx.input_shape)},
+    )

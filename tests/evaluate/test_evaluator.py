@@ -1,0 +1,77 @@
+"""evaluate(task): real training on real data; failures come back as data."""
+
+from __future__ import annotations
+
+import torch
+
+from xnas.config import load_config
+from xnas.evaluate import EvalTask, derive_seed, evaluate
+from xnas.space import resolve_arch
+
+OBJ = ("error", "introspection", "latency", "energy", "params", "flops")
+
+
+def make_task(overrides, arch="nb201-best-cifar10", epochs=4, objectives=OBJ, weights_dir=None):
+    cfg = load_config(
+        None, ["space.channels=8", "space.layers=1", "measure.latency_repeats=5", *overrides]
+    )
+    space, genome = resolve_arch(arch, cfg.space)
+    key = space.canonical(genome)
+    return EvalTask(
+        key=key,
+        genome=genome,
+        space=space.cfg,
+        data=cfg.data,
+        train=cfg.train,
+        measure=cfg.measure,
+        objectives=objectives,
+        seed=derive_seed(0, key),
+        epochs=epochs,
+        weights_dir=weights_dir,
+    )
+
+
+def test_lines_trains_above_90_percent_and_reports_everything(tmp_path):
+    result = evaluate(make_task(["data.name=lines", "data.lines.noise=0.3"], weights_dir=tmp_path))
+    assert result.status == "ok", result.error
+    assert len(result.curve) == result.epochs == 4 and result.curve[-1] > 0.9
+    assert set(result.objectives) == set(OBJ)
+    assert result.objectives["error"] == 1 - result.curve[-1]
+    assert result.measurements["energy"]["energy_source"] in ("model", "rapl", "nvml")
+    assert result.measurements["latency"]["implementation"]
+    state = torch.load(result.weights_path, weights_only=True)
+    assert any(k.startswith("cells.") for k in state)
+
+
+def test_digits_trains_above_90_percent():
+    result = evaluate(make_task(["data.name=digits"], epochs=8, objectives=("error",)))
+    assert result.status == "ok", result.error
+    assert result.curve[-1] > 0.9, result.curve
+
+
+def test_same_task_same_curve():
+    task = make_task(["data.name=digits"], epochs=2, objectives=("error",))
+    assert evaluate(task).curve == evaluate(task).curve
+
+
+def test_diverging_training_is_a_failed_result_not_an_exception():
+    result = evaluate(
+        make_task(
+            ["data.name=digits", "train.lr=1e12", "train.grad_clip=null", "train.weight_decay=0"],
+            epochs=2,
+            objectives=("error",),
+        )
+    )
+    assert result.status == "failed"
+    assert "Diverged" in result.error and "loss became nan" in result.error
+
+
+def test_an_exception_comes_back_with_its_traceback():
+    task = make_task(["data.name=digits"], epochs=1, objectives=("error", "no-such-objective"))
+    result = evaluate(task)
+    assert result.status == "failed" and "Traceback" in result.error
+    assert "no-such-objective" in result.error
+
+
+def test_seeds_derive_from_run_seed_and_key():
+    assert derive_seed(0, "a") == derive_seed(0, "a") != derive_seed(1, "a") != derive_seed(0, "b")

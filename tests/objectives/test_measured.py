@@ -1,0 +1,77 @@
+"""Latency, energy, MCD and the direction contract."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from xnas.config import MeasureConfig, SpaceConfig
+from xnas.data import ArrayDataset, DataBundle
+from xnas.objectives import OBJECTIVES, EvalContext, to_minimization
+from xnas.objectives.latency import measure_latency
+from xnas.space import resolve_arch
+
+
+def context(measure: MeasureConfig | None = None) -> EvalContext:
+    space, genome = resolve_arch("nb201-resnet", SpaceConfig(channels=8, layers=1))
+    model = space.build(genome, (1, 12, 12), 4)
+    x = torch.randn(16, 1, 12, 12)
+    data = ArrayDataset(x, torch.arange(16) % 4)
+    bundle = DataBundle(
+        "t", "t", data, data, 4, (1, 12, 12), ("a", "b", "c", "d"), (0.0,), (1.0,), None
+    )
+    return EvalContext(model, bundle, torch.device("cpu"), measure or MeasureConfig())
+
+
+@pytest.mark.parametrize("name", OBJECTIVES.names())
+def test_every_objective_declares_itself_and_records_how(name):
+    obj = OBJECTIVES.get(name)
+    assert obj.sense in ("min", "max") and obj.stage in ("static", "trained")
+    ctx = context(MeasureConfig(latency_repeats=5, mcd_samples=4, mcd_steps=4))
+    ctx.val_accuracy = 0.5
+    m = obj.compute(ctx)
+    assert np.isfinite(m.value) and m.how, m
+
+
+def test_repeated_latency_measurements_agree_within_10_percent():
+    ctx = context()
+    torch.set_num_threads(1)
+    try:
+        runs = [
+            measure_latency(
+                ctx.model, (1, 12, 12), ctx.device, repeats=60, warmup=10, impls=("eager",)
+            ).value
+            for _ in range(3)
+        ]
+    finally:
+        torch.set_num_threads(2)
+    assert max(runs) / min(runs) < 1.10, runs
+
+
+def test_latency_selector_records_every_timing_and_the_winner():
+    m = measure_latency(context().model, (1, 12, 12), torch.device("cpu"), repeats=5)
+    how = m.how
+    assert set(how["timings_ms"]) | set(how["failed"]) == {"eager", "channels_last", "torchscript"}
+    assert how["implementation"] == min(how["timings_ms"], key=how["timings_ms"].get)
+    assert m.value == how["timings_ms"][how["implementation"]]
+    for k in ("device", "device_name", "threads", "batch", "warmup", "repeats", "statistic"):
+        assert k in how
+
+
+def test_energy_without_counters_is_modelled_and_says_so():
+    ctx = context(MeasureConfig(energy_source="model"))
+    m = OBJECTIVES.get("energy").compute(ctx)
+    assert m.how["energy_source"] == "model" and "not measured" in m.how["method"]
+    # MACs x 4.6 pJ + bytes x 160 pJ, in mJ
+    expected = (m.how["macs"] * 4.6 + m.how["bytes_moved"] * 160.0) * 1e-9
+    assert m.value == pytest.approx(expected)
+    auto = OBJECTIVES.get("energy").compute(context())
+    assert auto.how["energy_source"] in ("model", "rapl", "nvml")
+    with pytest.raises(RuntimeError, match="not available"):
+        OBJECTIVES.get("energy").compute(context(MeasureConfig(energy_source="nvml")))
+
+
+def test_to_minimization_flips_only_max_objectives():
+    vals = {"error": 0.1, "introspection": 0.4, "latency": 2.0}
+    assert to_minimization(vals, ["error", "introspection", "latency"]).tolist() == [0.1, -0.4, 2.0]

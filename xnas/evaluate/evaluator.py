@@ -1,0 +1,139 @@
+"""``evaluate(task) -> EvalResult``: one architecture, end to end, on a worker.
+
+Build -> static objectives -> train -> trained objectives -> save weights. It never
+raises for a bad architecture or a diverging run: any exception becomes
+``status="failed"`` with the reason and traceback, so a search can go on.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import socket
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+from xnas.config import DataConfig
+from xnas.data import DataBundle, load_dataset
+from xnas.evaluate.task import EvalResult, EvalTask
+from xnas.evaluate.trainer import accuracy, resolve_device, train
+from xnas.objectives import OBJECTIVES, EvalContext
+from xnas.space import get_space
+
+
+def derive_seed(run_seed: int, key: str) -> int:
+    """Per-evaluation seed from (run seed, architecture key): stable across ranks and runs."""
+    digest = hashlib.sha256(f"{run_seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def weights_filename(key: str) -> str:
+    """Keys hold characters like | ~ [ ]; files are named by a hash of the key."""
+    return hashlib.sha256(key.encode()).hexdigest()[:20] + ".pt"
+
+
+@functools.lru_cache(maxsize=2)
+def cached_dataset(cfg: DataConfig) -> DataBundle:
+    """A worker loads its data once and reuses it for every task with the same config."""
+    return load_dataset(cfg)
+
+
+def _rank() -> int:
+    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"):
+        if var in os.environ:
+            return int(os.environ[var])
+    return 0
+
+
+def evaluate(task: EvalTask) -> EvalResult:
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    device = None
+    try:
+        device = resolve_device(task.train.device)
+        objectives = [OBJECTIVES.get(n) for n in task.objectives]
+        bundle = cached_dataset(task.data)
+        timings["data"] = time.perf_counter() - start
+        t = time.perf_counter()
+        torch.manual_seed(task.seed)
+        space = get_space(task.space)
+        model = space.build(task.genome, bundle.input_shape, bundle.num_classes).to(device)
+        ctx = EvalContext(model=model, bundle=bundle, device=device, measure=task.measure)
+        timings["build"] = time.perf_counter() - t
+
+        values: dict[str, float] = {}
+        how: dict[str, dict] = {}
+
+        def score(stage: str) -> None:
+            t0 = time.perf_counter()
+            for obj in objectives:
+                if obj.stage == stage:
+                    m = obj.compute(ctx)
+                    values[obj.name], how[obj.name] = float(m.value), dict(m.how)
+            timings[stage] = time.perf_counter() - t0
+
+        score("static")
+        t = time.perf_counter()
+        if task.epochs > 0:
+            outcome = train(
+                model,
+                bundle.train,
+                bundle.val,
+                task.train,
+                epochs=task.epochs,
+                seed=task.seed,
+                device=device,
+                augment=bundle.augment,
+            )
+            curve, losses = outcome.curve, outcome.train_loss
+            timings["images_per_s"] = outcome.images_per_s
+        else:
+            curve, losses = (accuracy(model, bundle.val, device),), ()
+        timings["train"] = time.perf_counter() - t
+        ctx.val_accuracy = curve[-1]
+        score("trained")
+
+        weights_path = None
+        if task.weights_dir and task.train.save_weights:
+            path = Path(task.weights_dir) / weights_filename(task.key)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            torch.save(model.state_dict(), tmp)
+            os.replace(tmp, path)  # never leave a half-written weight file
+            weights_path = str(path)
+        timings["total"] = time.perf_counter() - start
+        return EvalResult(
+            key=task.key,
+            genome=task.genome,
+            status="ok",
+            objectives=values,
+            measurements=how,
+            curve=tuple(curve),
+            train_loss=tuple(losses),
+            epochs=len(losses),
+            timings=timings,
+            rank=_rank(),
+            host=socket.gethostname(),
+            device=str(device),
+            weights_path=weights_path,
+            donor_key=task.donor_key,
+        )
+    except Exception as exc:
+        timings["total"] = time.perf_counter() - start
+        return EvalResult(
+            key=task.key,
+            genome=task.genome,
+            status="failed",
+            objectives={},
+            measurements={},
+            timings=timings,
+            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
+            rank=_rank(),
+            host=socket.gethostname(),
+            device=str(device) if device is not None else "",
+            donor_key=task.donor_key,
+        )

@@ -1,0 +1,46 @@
+"""What crosses process boundaries: one task in, one result out (plain frozen data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from xnas.config import DataConfig, MeasureConfig, SpaceConfig, TrainConfig
+
+Status = Literal["ok", "stopped", "failed"]
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    key: str
+    genome: tuple[int, ...]
+    space: SpaceConfig
+    data: DataConfig
+    train: TrainConfig
+    measure: MeasureConfig
+    objectives: tuple[str, ...]
+    seed: int
+    epochs: int
+    weights_dir: str | None = None  # where to save the trained weights (None: don't)
+    donor_key: str | None = None
+    donor_weights: str | None = None
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    key: str
+    genome: tuple[int, ...]
+    status: Status
+    objectives: dict[str, float]  # raw values, each in its own sense (see objectives.base)
+    measurements: dict[str, dict[str, Any]]  # how each value was obtained
+    curve: tuple[float, ...] = ()  # validation accuracy after every epoch
+    train_loss: tuple[float, ...] = ()
+    epochs: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    error: str | None = None  # reason and traceback when status == "failed"
+    rank: int = 0
+    host: str = ""
+    device: str = ""
+    weights_path: str | None = None
+    donor_key: str | None = None
+    inherited_fraction: float = 0.0

@@ -1,0 +1,149 @@
+"""Training one network: the XNAS recipe (SGD + Nesterov, warm-up then cosine).
+
+Batches are cut straight from the in-memory tensors of an ArrayDataset (no
+per-sample Python, no worker processes, so nothing forks inside an MPI rank) and
+augmented on the batch. Seeded through one torch.Generator; autocast and
+gradient checkpointing only on CUDA, where they pay off.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from xnas.config import TrainConfig
+from xnas.data import ArrayDataset, BatchAugment
+
+
+class Diverged(RuntimeError):
+    """Training produced a non-finite loss; the evaluation is recorded as failed."""
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    curve: tuple[float, ...]  # validation accuracy after every epoch
+    train_loss: tuple[float, ...]  # mean training loss of every epoch
+    images_per_s: float
+    stopped_early: bool = False
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def iterate_batches(
+    data: ArrayDataset,
+    batch_size: int,
+    *,
+    shuffle: bool,
+    generator: torch.Generator | None = None,
+    device: torch.device | None = None,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    n = len(data)
+    order = torch.randperm(n, generator=generator) if shuffle else None
+    for start in range(0, n, batch_size):
+        if order is None:
+            x, y = data.x[start : start + batch_size], data.y[start : start + batch_size]
+        else:
+            idx = order[start : start + batch_size]
+            x, y = data.x[idx], data.y[idx]
+        if device is not None and device.type != "cpu":
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        yield x, y
+
+
+def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
+    """LR multiplier: linear from ~0 to 1 over warm-up, then cosine to 0."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, data: ArrayDataset, device: torch.device, batch: int = 512) -> float:
+    was = model.training
+    model.eval()
+    correct = 0
+    for x, y in iterate_batches(data, batch, shuffle=False, device=device):
+        correct += int((model(x).argmax(dim=1) == y).sum())
+    model.train(was)
+    return correct / max(1, len(data))
+
+
+def train(
+    model: nn.Module,
+    train_data: ArrayDataset,
+    val_data: ArrayDataset,
+    cfg: TrainConfig,
+    *,
+    epochs: int,
+    seed: int,
+    device: torch.device,
+    augment: BatchAugment | None = None,
+    after_epoch: Callable[[int, tuple[float, ...]], bool] | None = None,
+) -> TrainOutcome:
+    """Train ``model`` in place; ``after_epoch(epoch, curve)`` returning True stops early."""
+    generator = torch.Generator().manual_seed(seed)
+    model.to(device).train()
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        nesterov=cfg.nesterov and cfg.momentum > 0,
+        weight_decay=cfg.weight_decay,
+    )
+    steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, warmup_cosine(epochs * steps_per_epoch, cfg.warmup_epochs * steps_per_epoch)
+    )
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    use_amp = cfg.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    if hasattr(model, "grad_checkpoint"):
+        model.grad_checkpoint = cfg.grad_checkpoint and device.type == "cuda"
+    curve: list[float] = []
+    losses: list[float] = []
+    seen, elapsed = 0, 0.0
+    import time
+
+    for epoch in range(epochs):
+        start = time.perf_counter()
+        total, count = torch.zeros((), device=device), 0
+        for x, y in iterate_batches(
+            train_data, cfg.batch_size, shuffle=True, generator=generator, device=device
+        ):
+            if augment is not None:
+                x = augment(x, generator)
+            with torch.autocast(device.type, enabled=use_amp):
+                loss = loss_fn(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if cfg.grad_clip:
+                scaler.unscale_(opt)
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            total += loss.detach() * len(y)
+            count += len(y)
+        mean_loss = float(total) / max(1, count)
+        if not math.isfinite(mean_loss):
+            raise Diverged(f"training loss became {mean_loss} in epoch {epoch + 1}")
+        seen += count
+        elapsed += time.perf_counter() - start
+        losses.append(mean_loss)
+        curve.append(accuracy(model, val_data, device))
+        if after_epoch is not None and epoch + 1 < epochs and after_epoch(epoch + 1, tuple(curve)):
+            return TrainOutcome(tuple(curve), tuple(losses), seen / max(elapsed, 1e-9), True)
+    return TrainOutcome(tuple(curve), tuple(losses), seen / max(elapsed, 1e-9), False)

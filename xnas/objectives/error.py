@@ -1,0 +1,15 @@
+"""`error`: 1 - validation accuracy after training."""
+
+from __future__ import annotations
+
+from xnas.objectives.base import EvalContext, Measurement, register_objective
+
+
+@register_objective("error", sense="min", stage="trained", unit="", label="error (1 - val. acc.)")
+def error_objective(ctx: EvalContext) -> Measurement:
+    if ctx.val_accuracy is None:
+        raise RuntimeError("error needs the validation accuracy of the trained network")
+    return Measurement(
+        1.0 - ctx.val_accuracy,
+        {"method": "validation", "samples": len(ctx.bundle.val), "dataset": ctx.bundle.description},
+    )

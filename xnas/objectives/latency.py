@@ -1,0 +1,116 @@
+"""`latency`: milliseconds per forward pass, measured on the evaluating device.
+
+In the spirit of PyDTNN's BestOf selector, every candidate implementation
+(eager, channels_last, TorchScript-frozen) is timed — warm-up, then the median
+of the repeats, CUDA synchronised — and the fastest wins. All timings, the
+winner, device, threads and batch are recorded with the value.
+"""
+
+from __future__ import annotations
+
+import copy
+import platform
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from xnas.objectives.base import EvalContext, Measurement, register_objective
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return platform.processor() or platform.machine() or "cpu"
+
+
+def _prepare(impl: str, model: nn.Module, x: torch.Tensor) -> tuple[Callable, torch.Tensor]:
+    if impl == "eager":
+        return model, x
+    if impl == "channels_last":
+        m = copy.deepcopy(model).to(memory_format=torch.channels_last)
+        return m, x.contiguous(memory_format=torch.channels_last)
+    if impl == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            traced = torch.jit.trace(copy.deepcopy(model), x, check_trace=False)
+            return torch.jit.freeze(traced), x
+    raise ValueError(f"unknown latency implementation {impl!r}")
+
+
+def time_forward(fn: Callable, x: torch.Tensor, warmup: int, repeats: int) -> list[float]:
+    """Wall-clock milliseconds of each of ``repeats`` forward passes after ``warmup``."""
+    sync = torch.cuda.synchronize if x.device.type == "cuda" else (lambda: None)
+    times = []
+    with torch.inference_mode():
+        for _ in range(warmup):
+            fn(x)
+        sync()
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn(x)
+            sync()
+            times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def measure_latency(
+    model: nn.Module,
+    input_shape: tuple[int, int, int],
+    device: torch.device,
+    *,
+    batch: int = 1,
+    warmup: int = 5,
+    repeats: int = 30,
+    impls: tuple[str, ...] = ("eager", "channels_last", "torchscript"),
+) -> Measurement:
+    was = model.training
+    model.eval()
+    x = torch.randn((batch, *input_shape), device=device)
+    medians: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    try:
+        for impl in impls:
+            try:
+                fn, xi = _prepare(impl, model, x)
+                medians[impl] = statistics.median(time_forward(fn, xi, warmup, repeats))
+            except Exception as exc:  # an implementation that cannot run is skipped
+                failed[impl] = f"{type(exc).__name__}: {exc}"[:200]
+    finally:
+        model.train(was)
+    if not medians:
+        raise RuntimeError(f"no latency implementation ran: {failed}")
+    best = min(medians, key=medians.__getitem__)
+    how = {
+        "method": "measured",
+        "device": str(device),
+        "device_name": device_name(device),
+        "threads": torch.get_num_threads(),
+        "batch": batch,
+        "warmup": warmup,
+        "repeats": repeats,
+        "statistic": "median",
+        "implementation": best,
+        "timings_ms": medians,
+        "failed": failed,
+    }
+    return Measurement(medians[best], how)
+
+
+@register_objective("latency", sense="min", stage="static", unit="ms", label="latency")
+def latency_objective(ctx: EvalContext) -> Measurement:
+    m = ctx.measure
+    result = measure_latency(
+        ctx.model,
+        ctx.input_shape,
+        ctx.device,
+        batch=m.latency_batch,
+        warmup=m.latency_warmup,
+        repeats=m.latency_repeats,
+        impls=m.latency_impls,
+    )
+    ctx.cache["latency_impl"] = result.how["implementation"]
+    return result
