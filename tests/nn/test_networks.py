@@ -79,3 +79,19 @@ def test_parameter_names_depend_only_on_position_and_op():
     assert "cells.0.edges.1<-0.nor_conv_3x3.1.weight" in shared
     assert not any("2<-1" in k for k in shared)  # different ops at that edge share nothing
     assert not any("nor_conv_1x1" in k for k in shared)
+
+
+@pytest.mark.parametrize("name", SPACES.names())
+def test_gradient_checkpointing_gives_the_same_gradients(name):
+    sp = get_space(SpaceConfig(name=name, channels=4, layers=1))
+    genome = sp.sample(np.random.default_rng(5))
+    torch.manual_seed(0)
+    net = sp.build(genome, (1, 12, 12), 4).double()
+    x = torch.randn(3, 1, 12, 12, dtype=torch.float64)
+    grads = []
+    for flag in (False, True):
+        net.zero_grad()
+        net.grad_checkpoint = flag
+        net(x).square().sum().backward()
+        grads.append([p.grad.clone() for p in net.parameters() if p.grad is not None])
+    assert all(torch.allclose(a, b) for a, b in zip(*grads, strict=True))

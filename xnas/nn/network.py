@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from xnas.nn.cells import MicroCell, NB201Cell, ResidualReduction
 
@@ -45,10 +46,15 @@ class MicroNetwork(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c_p, num_classes)
 
+    grad_checkpoint = False  # set by the trainer (CUDA only): recompute cells in backward
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s0 = s1 = self.stem(x)
         for cell in self.cells:
-            s0, s1 = s1, cell(s0, s1)
+            if self.grad_checkpoint and self.training:
+                s0, s1 = s1, checkpoint(cell, s0, s1, use_reentrant=False)
+            else:
+                s0, s1 = s1, cell(s0, s1)
         return self.classifier(self.pool(s1).flatten(1))
 
 
@@ -79,6 +85,14 @@ class NB201Network(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
 
+    grad_checkpoint = False  # set by the trainer (CUDA only): recompute cells in backward
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.lastact(self.cells(self.stem(x)))
+        x = self.stem(x)
+        for cell in self.cells:
+            if self.grad_checkpoint and self.training:
+                x = checkpoint(cell, x, use_reentrant=False)
+            else:
+                x = cell(x)
+        x = self.lastact(x)
         return self.classifier(self.pool(x).flatten(1))
