@@ -87,7 +87,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
     from xnas.config import load_config
-    from xnas.evaluate import EvalTask, derive_seed, evaluate
+    from xnas.evaluate import evaluate, make_task
     from xnas.objectives import OBJECTIVES
     from xnas.space import resolve_arch
 
@@ -97,18 +97,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         OBJECTIVES.get(n)  # unknown objective -> one line, exit 2
     space, genome = resolve_arch(args.arch, cfg.space)
     key = space.canonical(genome)
-    task = EvalTask(
-        key=key,
-        genome=genome,
-        space=space.cfg,
-        data=cfg.data,
-        train=cfg.train,
-        measure=cfg.measure,
-        objectives=names,
-        seed=derive_seed(cfg.search.seed, key),
-        epochs=cfg.train.epochs if args.epochs is None else args.epochs,
-        weights_dir=args.weights_dir,
-    )
+    task = make_task(cfg, space, genome, epochs=args.epochs, weights_dir=args.weights_dir)
     result = evaluate(task)
     print(f"key          {key}")
     print(f"status       {result.status}   device {result.device}   rank {result.rank}")
@@ -151,7 +140,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
     from xnas.config import load_config
-    from xnas.evaluate import EvalTask, derive_seed, evaluate
+    from xnas.evaluate import evaluate, make_task
     from xnas.objectives import to_minimization
     from xnas.space import resolve_arch
     from xnas.viz import draw_genotype
@@ -174,20 +163,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for arch in archs:
             space, genome = resolve_arch(arch, cfg.space)
             key = space.canonical(genome)
-            result = evaluate(
-                EvalTask(
-                    key=key,
-                    genome=genome,
-                    space=space.cfg,
-                    data=cfg.data,
-                    train=cfg.train,
-                    measure=cfg.measure,
-                    objectives=names,
-                    seed=derive_seed(0, key),
-                    epochs=epochs,
-                    weights_dir=str(out / task_name / "weights"),
-                )
+            task = make_task(
+                cfg,
+                space,
+                genome,
+                epochs=epochs,
+                objectives=names,
+                weights_dir=str(out / task_name / "weights"),
             )
+            result = evaluate(task)
             if result.status != "ok":
                 print(f"  {arch}: failed: {result.error.splitlines()[0]}")
                 continue
@@ -276,3 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("xnas: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` & co.: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

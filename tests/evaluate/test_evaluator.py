@@ -5,34 +5,29 @@ from __future__ import annotations
 import torch
 
 from xnas.config import load_config
-from xnas.evaluate import EvalTask, derive_seed, evaluate
+from xnas.evaluate import derive_seed, evaluate, make_task
 from xnas.space import resolve_arch
 
 OBJ = ("error", "introspection", "latency", "energy", "params", "flops")
 
 
-def make_task(overrides, arch="nb201-best-cifar10", epochs=4, objectives=OBJ, weights_dir=None):
+def task_for(overrides, arch="nb201-best-cifar10", epochs=4, objectives=OBJ, weights_dir=None):
     cfg = load_config(
         None, ["space.channels=8", "space.layers=1", "measure.latency_repeats=5", *overrides]
     )
     space, genome = resolve_arch(arch, cfg.space)
-    key = space.canonical(genome)
-    return EvalTask(
-        key=key,
-        genome=genome,
-        space=space.cfg,
-        data=cfg.data,
-        train=cfg.train,
-        measure=cfg.measure,
-        objectives=objectives,
-        seed=derive_seed(0, key),
+    return make_task(
+        cfg,
+        space,
+        genome,
         epochs=epochs,
-        weights_dir=weights_dir,
+        objectives=objectives,
+        weights_dir=str(weights_dir) if weights_dir else None,
     )
 
 
 def test_lines_trains_above_90_percent_and_reports_everything(tmp_path):
-    result = evaluate(make_task(["data.name=lines", "data.lines.noise=0.3"], weights_dir=tmp_path))
+    result = evaluate(task_for(["data.name=lines", "data.lines.noise=0.3"], weights_dir=tmp_path))
     assert result.status == "ok", result.error
     assert len(result.curve) == result.epochs == 4 and result.curve[-1] > 0.9
     assert set(result.objectives) == set(OBJ)
@@ -44,19 +39,19 @@ def test_lines_trains_above_90_percent_and_reports_everything(tmp_path):
 
 
 def test_digits_trains_above_90_percent():
-    result = evaluate(make_task(["data.name=digits"], epochs=8, objectives=("error",)))
+    result = evaluate(task_for(["data.name=digits"], epochs=8, objectives=("error",)))
     assert result.status == "ok", result.error
     assert result.curve[-1] > 0.9, result.curve
 
 
 def test_same_task_same_curve():
-    task = make_task(["data.name=digits"], epochs=2, objectives=("error",))
+    task = task_for(["data.name=digits"], epochs=2, objectives=("error",))
     assert evaluate(task).curve == evaluate(task).curve
 
 
 def test_diverging_training_is_a_failed_result_not_an_exception():
     result = evaluate(
-        make_task(
+        task_for(
             ["data.name=digits", "train.lr=1e12", "train.grad_clip=null", "train.weight_decay=0"],
             epochs=2,
             objectives=("error",),
@@ -67,7 +62,7 @@ def test_diverging_training_is_a_failed_result_not_an_exception():
 
 
 def test_an_exception_comes_back_with_its_traceback():
-    task = make_task(["data.name=digits"], epochs=1, objectives=("error", "no-such-objective"))
+    task = task_for(["data.name=digits"], epochs=1, objectives=("error", "no-such-objective"))
     result = evaluate(task)
     assert result.status == "failed" and "Traceback" in result.error
     assert "no-such-objective" in result.error

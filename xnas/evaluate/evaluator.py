@@ -17,12 +17,12 @@ from pathlib import Path
 
 import torch
 
-from xnas.config import DataConfig
+from xnas.config import Config, DataConfig
 from xnas.data import DataBundle, load_dataset
 from xnas.evaluate.task import EvalResult, EvalTask
 from xnas.evaluate.trainer import accuracy, resolve_device, train
 from xnas.objectives import OBJECTIVES, EvalContext
-from xnas.space import get_space
+from xnas.space import Genome, SearchSpace, get_space
 
 
 def derive_seed(run_seed: int, key: str) -> int:
@@ -34,6 +34,31 @@ def derive_seed(run_seed: int, key: str) -> int:
 def weights_filename(key: str) -> str:
     """Keys hold characters like | ~ [ ]; files are named by a hash of the key."""
     return hashlib.sha256(key.encode()).hexdigest()[:20] + ".pt"
+
+
+def make_task(
+    cfg: Config,
+    space: SearchSpace,
+    genome: Genome,
+    *,
+    epochs: int | None = None,
+    weights_dir: str | None = None,
+    objectives: tuple[str, ...] | None = None,
+) -> EvalTask:
+    """The EvalTask for ``genome`` under ``cfg`` (seed derived from the run seed and key)."""
+    key = space.canonical(genome)
+    return EvalTask(
+        key=key,
+        genome=tuple(genome),
+        space=space.cfg,
+        data=cfg.data,
+        train=cfg.train,
+        measure=cfg.measure,
+        objectives=objectives or tuple(o.name for o in cfg.objectives),
+        seed=derive_seed(cfg.search.seed, key),
+        epochs=cfg.train.epochs if epochs is None else epochs,
+        weights_dir=weights_dir,
+    )
 
 
 @functools.lru_cache(maxsize=2)
