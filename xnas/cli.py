@@ -137,6 +137,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     non-dominated ones (pymoo), draw the cells, and describe the real image datasets."""
     from pathlib import Path
 
+    import numpy as np
     from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
     from xnas.config import load_config
@@ -181,9 +182,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if rows:
             F = [to_minimization(r.objectives, names) for _, r in rows]
             front = set(
-                NonDominatedSorting()
-                .do(__import__("numpy").array(F), only_non_dominated_front=True)
-                .tolist()
+                NonDominatedSorting().do(np.array(F), only_non_dominated_front=True).tolist()
             )
         src = rows[0][1].measurements["energy"]["energy_source"] if rows else "?"
         print(

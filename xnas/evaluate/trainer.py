@@ -9,6 +9,7 @@ gradient checkpointing only on CUDA, where they pay off.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -115,8 +116,6 @@ def train(
     curve: list[float] = []
     losses: list[float] = []
     seen, elapsed = 0, 0.0
-    import time
-
     for epoch in range(epochs):
         start = time.perf_counter()
         total, count = torch.zeros((), device=device), 0
