@@ -119,6 +119,45 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    """Run a generational search and store every evaluation in RUN_DIR/xnas.sqlite."""
+    import time
+
+    from xnas.config import load_config
+    from xnas.run import run_search
+
+    cfg = load_config(args.config, args.overrides)
+    run_dir = (
+        args.run_dir or f"runs/{cfg.data.name}-{cfg.space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    return _report(run_search(cfg, run_dir, on_generation=_print_generation), run_dir)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """Continue a search from its last committed generation; nothing stored is re-run."""
+    from xnas.run import run_search
+
+    return _report(
+        run_search(None, args.run_dir, resume=True, on_generation=_print_generation), args.run_dir
+    )
+
+
+def _print_generation(s) -> None:
+    print(
+        f"gen {s.generation:>3}: evaluated {s.evaluated}, reused {s.reused}, "
+        f"failed {s.failed}, front size {s.front_size}",
+        flush=True,
+    )
+
+
+def _report(front: list[str], run_dir: str) -> int:
+    print(f"front ({len(front)}):")
+    for key in front:
+        print(f"  {key}")
+    print(f"run directory {run_dir}")
+    return 0
+
+
 def _parse_shape(text: str) -> tuple[int, int, int]:
     from xnas.errors import ConfigError
 
@@ -240,6 +279,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="override train.epochs")
     p.add_argument("--weights-dir", help="save the trained weights here")
     p.set_defaults(handler=cmd_evaluate)
+
+    p = sub.add_parser("search", help="run a multi-objective search (store in RUN_DIR)")
+    _add_config_args(p, required=True)
+    p.add_argument("--run-dir", help="where the store goes (default runs/<data>-<space>-<time>)")
+    p.set_defaults(handler=cmd_search)
+
+    p = sub.add_parser("resume", help="continue a search from its last committed generation")
+    p.add_argument("run_dir", help="run directory of an earlier xnas search")
+    p.set_defaults(handler=cmd_resume)
 
     p = sub.add_parser("demo", help="run the built-in demo on the offline datasets")
     p.add_argument("--shared-data", default="../shared/data", help="folder with MNIST/ and CIFAR")

@@ -1,0 +1,148 @@
+"""The driver: reproducible, evaluates each key once, survives failures, resumes exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+from xnas.config import load_config
+from xnas.evaluate import evaluate
+from xnas.store import RunStore
+
+BASE = [
+    "search.population=4",
+    "search.generations=3",
+    "search.seed=0",
+    "space.name=nb201",
+    "space.channels=4",
+    "space.layers=1",
+    "data.name=lines",
+    "data.train_size=120",
+    "data.val_size=60",
+    "train.epochs=1",
+    "objectives=[error, params]",
+]
+
+
+def cfg(*extra):
+    return load_config(None, [*BASE, *extra])
+
+
+def stored(run_dir):
+    with RunStore.open(run_dir) as store:
+        return [(g, r.key, r.status) for g, _, r in store.results()]
+
+
+class Counting:
+    """Wraps the real evaluate; optionally fails one task or stops the run (a 'kill')."""
+
+    def __init__(self, fail_index=None, kill_after=None):
+        self.calls, self.fail_index, self.kill_after = [], fail_index, kill_after
+
+    def __call__(self, task):
+        if self.kill_after is not None and len(self.calls) == self.kill_after:
+            raise KeyboardInterrupt("simulated kill")
+        self.calls.append(task.key)
+        if len(self.calls) - 1 == self.fail_index:
+            task = dataclasses.replace(task, objectives=("error", "injected-failure"))
+        return evaluate(task)
+
+
+def test_same_seed_same_genomes_and_front(tmp_path):
+    from xnas.run import run_search
+
+    fronts = [run_search(cfg(), tmp_path / f"r{i}") for i in range(2)]
+    assert fronts[0] == fronts[1] and fronts[0]
+    assert stored(tmp_path / "r0") == stored(tmp_path / "r1")
+    other = run_search(cfg("search.seed=1"), tmp_path / "r2")
+    assert stored(tmp_path / "r2") != stored(tmp_path / "r0") or other != fronts[0]
+
+
+def test_every_key_is_evaluated_once_across_the_run(tmp_path):
+    from xnas.run import run_search
+
+    counting = Counting()
+    run_search(cfg("search.generations=4"), tmp_path / "r", evaluate_fn=counting)
+    rows = stored(tmp_path / "r")
+    assert len(counting.calls) == len(set(counting.calls)) == len(rows)
+    with RunStore.open(tmp_path / "r") as store:
+        asked = [k for g in range(4) for k in _population(store, g)]
+    assert len(asked) == 16 and len(set(asked)) <= len(rows)
+
+
+def _population(store, gen):
+    row = store.conn.execute("SELECT population FROM generations WHERE generation = ?", (gen,))
+    import json
+
+    return json.loads(row.fetchone()[0])
+
+
+def test_an_injected_failure_is_stored_and_the_search_completes(tmp_path):
+    from xnas.run import run_search
+
+    front = run_search(cfg(), tmp_path / "r", evaluate_fn=Counting(fail_index=1))
+    with RunStore.open(tmp_path / "r") as store:
+        failed = [(r, v) for _, v, r in store.results() if r.status == "failed"]
+        assert store.last_generation().generation == 2
+    assert len(failed) == 1
+    result, violation = failed[0]
+    assert "injected-failure" in result.error and violation > 0 and result.key not in front
+
+
+def test_resume_after_a_kill_repeats_nothing_and_ends_with_the_same_front(tmp_path):
+    from xnas.run import run_search
+
+    full = Counting()
+    expected = run_search(cfg(), tmp_path / "full", evaluate_fn=full)
+    killed = Counting(kill_after=6)  # dies inside generation 1
+    with pytest.raises(KeyboardInterrupt):
+        run_search(cfg(), tmp_path / "cut", evaluate_fn=killed)
+    assert len(stored(tmp_path / "cut")) == 6
+    resumed = Counting()
+    front = run_search(None, tmp_path / "cut", resume=True, evaluate_fn=resumed)
+    assert front == expected
+    assert not set(resumed.calls) & set(killed.calls)  # nothing finished is repeated
+    assert len(killed.calls) + len(resumed.calls) == len(full.calls)
+    assert stored(tmp_path / "cut") == stored(tmp_path / "full")
+
+
+@pytest.mark.parametrize("strategy", ["nsga2", "nsga3", "spea2", "smsemoa", "random"])
+def test_every_strategy_runs_a_small_search(tmp_path, strategy):
+    from xnas.run import run_search
+
+    front = run_search(cfg(f"search.strategy={strategy}", "search.generations=2"), tmp_path / "r")
+    assert front and len(stored(tmp_path / "r")) >= 4
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("search.strategy=hill-climb", "unknown strategy 'hill-climb'"),
+        ("objectives=[error, speed]", "unknown objective 'speed'"),
+        ("objectives.1.constraint=< 5", "expected '<= NUMBER' or '>= NUMBER'"),
+        ("search.populaton=3", "unknown config key 'search.populaton'"),
+    ],
+)
+def test_bad_config_is_one_line_and_exit_2(tmp_path, override, message):
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("search: {generations: 1}\n")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xnas",
+            "search",
+            str(cfg_file),
+            "--run-dir",
+            str(tmp_path / "r"),
+            *[a for o in [*BASE, override] for a in ("--set", o)],
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()  # nothing half-made is left behind

@@ -1,0 +1,132 @@
+"""pymoo algorithms behind the ask/tell contract (pymoo pinned in pyproject.toml).
+
+``nsga2`` (the default), ``nsga3`` (Das-Dennis reference directions), ``spea2``
+and ``smsemoa`` all run through pymoo's own ask/tell with integer-native
+sampling, crossover and mutation supplied by the search space; pymoo's
+duplicate elimination compares normalised genomes, so no two offspring share a key.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pymoo.core.crossover import Crossover
+from pymoo.core.evaluator import Evaluator
+from pymoo.core.mutation import Mutation
+from pymoo.core.problem import Problem
+from pymoo.core.sampling import Sampling
+from pymoo.problems.static import StaticProblem
+from pymoo.termination.max_gen import MaximumGenerationTermination
+
+from xnas.space import Genome, SearchSpace
+from xnas.strategy.base import STRATEGIES, Strategy
+
+
+class SpaceSampling(Sampling):
+    def __init__(self, space: SearchSpace) -> None:
+        super().__init__()
+        self.space = space
+
+    def _do(self, problem, n_samples, *args, random_state=None, **kwargs):
+        return np.array([self.space.sample(random_state) for _ in range(n_samples)], dtype=int)
+
+
+class SpaceCrossover(Crossover):
+    def __init__(self, space: SearchSpace) -> None:
+        super().__init__(n_parents=2, n_offsprings=2)
+        self.space = space
+
+    def _do(self, problem, X, *args, random_state=None, **kwargs):
+        out = np.empty_like(X)
+        for k in range(X.shape[1]):
+            a, b = self.space.crossover(tuple(X[0, k]), tuple(X[1, k]), random_state)
+            out[0, k], out[1, k] = a, b
+        return out
+
+
+class SpaceMutation(Mutation):
+    def __init__(self, space: SearchSpace) -> None:
+        super().__init__()
+        self.space = space
+
+    def _do(self, problem, X, *args, random_state=None, **kwargs):
+        return np.array([self.space.mutate(tuple(x), random_state) for x in X], dtype=int)
+
+
+def space_operators(space: SearchSpace) -> dict:
+    return {
+        "sampling": SpaceSampling(space),
+        "crossover": SpaceCrossover(space),
+        "mutation": SpaceMutation(space),
+        "eliminate_duplicates": True,
+    }
+
+
+def make_algorithm(name: str, population: int, n_obj: int, operators: dict):
+    if name == "nsga2":
+        from pymoo.algorithms.moo.nsga2 import NSGA2
+
+        return NSGA2(pop_size=population, **operators)
+    if name == "nsga3":
+        from pymoo.algorithms.moo.nsga3 import NSGA3
+        from pymoo.util.ref_dirs import get_reference_directions
+
+        partitions = max(1, {2: population - 1, 3: 6, 4: 4}.get(n_obj, 3))
+        ref = get_reference_directions("das-dennis", n_obj, n_partitions=partitions)
+        return NSGA3(ref_dirs=ref, pop_size=population, **operators)
+    if name == "spea2":
+        from pymoo.algorithms.moo.spea2 import SPEA2
+
+        return SPEA2(pop_size=population, **operators)
+    if name == "smsemoa":
+        from pymoo.algorithms.moo.sms import SMSEMOA
+
+        return SMSEMOA(pop_size=population, **operators)
+    raise ValueError(f"no pymoo algorithm {name!r}")
+
+
+class PymooStrategy(Strategy):
+    """A pymoo algorithm driven through ask/tell on a fixed-size integer problem."""
+
+    algorithm_name = "nsga2"
+
+    def __init__(
+        self, space, n_obj, n_constr, population, seed, *, problem=None, operators=None
+    ) -> None:
+        super().__init__(space, n_obj, n_constr, population, seed)
+        self.problem = problem or Problem(
+            n_var=space.n_var,
+            n_obj=n_obj,
+            n_ieq_constr=max(1, n_constr),
+            xl=space.lower,
+            xu=space.upper,
+            vtype=int,
+        )
+        ops = operators if operators is not None else space_operators(space)
+        self.algorithm = make_algorithm(self.algorithm_name, population, n_obj, ops)
+        self.algorithm.setup(
+            self.problem, termination=MaximumGenerationTermination(10**9), seed=seed, verbose=False
+        )
+        self._pending = None
+
+    def ask(self) -> list[Genome]:
+        self._pending = self.algorithm.ask()
+        X = self._pending.get("X")
+        if self.space is None:
+            return [tuple(x) for x in X]
+        return [self.space.repair(x) for x in X]
+
+    def tell(self, genomes, F, G) -> None:
+        pop = self._pending
+        n_g = self.problem.n_ieq_constr
+        G = np.asarray(G, dtype=float).reshape(len(pop), -1)
+        if G.shape[1] < n_g:  # an unconstrained search still gives pymoo its one column
+            G = np.hstack([G, np.zeros((len(pop), n_g - G.shape[1]))])
+        Evaluator().eval(StaticProblem(self.problem, F=np.asarray(F, dtype=float), G=G), pop)
+        self.algorithm.tell(infills=pop)
+        self._pending = None
+
+
+for _name in ("nsga2", "nsga3", "spea2", "smsemoa"):
+    STRATEGIES.register(_name)(
+        type(f"{_name.upper()}Strategy", (PymooStrategy,), {"algorithm_name": _name})
+    )
