@@ -146,3 +146,23 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, override, message):
     assert out.returncode == 2, out.stderr
     assert message in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()  # nothing half-made is left behind
+
+
+def test_status_export_and_a_hypervolume_that_never_drops(tmp_path, capsys):
+    import pandas as pd
+
+    from xnas.cli import main
+    from xnas.run import run_search, search_status
+
+    summaries = []
+    front = run_search(cfg(), tmp_path / "r", on_generation=summaries.append)
+    hvs = [s.hypervolume for s in summaries]
+    assert len(hvs) == 3 and hvs == sorted(hvs) and hvs[-1] > 0  # archive front, fixed reference
+    st = search_status(tmp_path / "r")
+    assert st["front"] == front and st["generations_done"] == 3 and st["hypervolume"] == hvs[-1]
+    assert main(["status", str(tmp_path / "r")]) == 0
+    assert "generations  3/3" in capsys.readouterr().out
+    assert main(["export", str(tmp_path / "r"), "-o", str(tmp_path / "all.csv")]) == 0
+    table = pd.read_csv(tmp_path / "all.csv")
+    assert len(table) == len(stored(tmp_path / "r")) and {"error", "params", "status"} <= set(table)
+    assert main(["status", str(tmp_path / "missing")]) == 2

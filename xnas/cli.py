@@ -145,9 +145,70 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def _print_generation(s) -> None:
     print(
         f"gen {s.generation:>3}: evaluated {s.evaluated}, reused {s.reused}, "
-        f"failed {s.failed}, front size {s.front_size}",
+        f"failed {s.failed}, front size {s.front_size}, hypervolume {s.hypervolume:.6g}",
         flush=True,
     )
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Progress, failures, front size and hypervolume of a run directory."""
+    from xnas.run import search_status
+
+    st = search_status(args.run_dir)
+    print(f"generations  {st['generations_done']}/{st['generations']}")
+    print(f"evaluations  {st['evaluations']} ({st['failed']} failed)")
+    print(f"objectives   {', '.join(st['objectives'])}")
+    print(f"front        {len(st['front'])} architectures, hypervolume {st['hypervolume']:.6g}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Every evaluation as CSV (one row per key; pandas.read_csv-friendly)."""
+    import csv
+
+    from xnas.store import RunStore
+
+    header = ["key", "generation", "status", "violation"]
+    tail = [
+        "epochs",
+        "final_val_acc",
+        "rank",
+        "host",
+        "device",
+        "train_s",
+        "total_s",
+        "weights_path",
+        "error",
+    ]
+    with RunStore.open(args.run_dir) as store:
+        rows = list(store.results())
+    names = sorted({n for _, _, r in rows for n in r.objectives})
+    with _output(args.output) as out:
+        w = csv.writer(out)
+        w.writerow(header + names + tail)
+        for gen, violation, r in rows:
+            error = r.error.splitlines()[0] if r.error else ""
+            w.writerow(
+                [
+                    r.key,
+                    gen,
+                    r.status,
+                    violation,
+                    *[r.objectives.get(n, "") for n in names],
+                    r.epochs,
+                    r.curve[-1] if r.curve else "",
+                    r.rank,
+                    r.host,
+                    r.device,
+                    r.timings.get("train", ""),
+                    r.timings.get("total", ""),
+                    r.weights_path or "",
+                    error,
+                ]
+            )
+    if args.output:
+        print(f"wrote {len(rows)} evaluations to {args.output}")
+    return 0
 
 
 def _report(front: list[str], run_dir: str) -> int:
@@ -156,6 +217,15 @@ def _report(front: list[str], run_dir: str) -> int:
         print(f"  {key}")
     print(f"run directory {run_dir}")
     return 0
+
+
+def _output(path: str | None):
+    """A text file to write (closed afterwards), or standard output (left open)."""
+    import contextlib
+
+    if path is None:
+        return contextlib.nullcontext(sys.stdout)
+    return open(path, "w", newline="")  # noqa: SIM115  (the caller's `with` closes it)
 
 
 def _parse_shape(text: str) -> tuple[int, int, int]:
@@ -288,6 +358,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", help="continue a search from its last committed generation")
     p.add_argument("run_dir", help="run directory of an earlier xnas search")
     p.set_defaults(handler=cmd_resume)
+
+    p = sub.add_parser("status", help="progress, failures, front size and hypervolume of a run")
+    p.add_argument("run_dir")
+    p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("export", help="all evaluations of a run as CSV")
+    p.add_argument("run_dir")
+    p.add_argument("-o", "--output", help="CSV file (default: standard output)")
+    p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("demo", help="run the built-in demo on the offline datasets")
     p.add_argument("--shared-data", default="../shared/data", help="folder with MNIST/ and CIFAR")

@@ -47,6 +47,31 @@ class GenerationSummary:
     reused: int
     failed: int
     front_size: int
+    hypervolume: float
+
+
+# Reference-point coordinates (minimisation form) for objectives with natural bounds;
+# the others get 1.1 x the worst feasible value of generation 0, fixed for the run.
+NATURAL_REFERENCE = {"error": 1.0, "introspection": 0.0, "mcd": 0.0}
+
+
+def reference_point(store: RunStore, names: list[str], constraints: list[Constraint]) -> np.ndarray:
+    rows = [r for _, v, r in store.results() if r.status != "failed" and v == 0]
+    worst = objective_rows(rows, names, constraints)[0].max(axis=0) if rows else np.ones(len(names))
+    ref = [
+        NATURAL_REFERENCE.get(n, 1.1 * abs(w) + 1e-12) for n, w in zip(names, worst, strict=True)
+    ]
+    return np.array(store.set_meta_once("hv_reference", ref))
+
+
+def hypervolume(store: RunStore, names: list[str], constraints: list[Constraint]) -> float:
+    from pymoo.indicators.hv import HV
+
+    keys = set(front_keys(store, names, constraints))
+    if not keys:
+        return 0.0
+    F, _ = objective_rows([store.get(k) for k in sorted(keys)], names, constraints)
+    return float(HV(ref_point=reference_point(store, names, constraints))(F))
 
 
 def constraints_of(cfg: Config) -> list[Constraint]:
@@ -156,11 +181,32 @@ def run_search(
                             len(keys) - evaluated,
                             failed,
                             len(front_keys(store, names, constraints)),
+                            hypervolume(store, names, constraints),
                         )
                     )
+        reference_point(store, names, constraints)  # fixed once, even for a 1-generation run
         return front_keys(store, names, constraints)
     finally:
         store.close()
+
+
+def search_status(run_dir: str | Path) -> dict:
+    """Progress, failures, front and hypervolume of a run directory (read-only)."""
+    with RunStore.open(run_dir) as store:
+        cfg = build(Config, store.meta("config"))
+        names = [o.name for o in cfg.objectives]
+        constraints = constraints_of(cfg)
+        last = store.last_generation()
+        front = front_keys(store, names, constraints)
+        return {
+            "generations_done": 0 if last is None else last.generation + 1,
+            "generations": cfg.search.generations,
+            "evaluations": store.count(),
+            "failed": store.count("failed"),
+            "objectives": names,
+            "front": front,
+            "hypervolume": hypervolume(store, names, constraints),
+        }
 
 
 def _versions() -> dict[str, str]:

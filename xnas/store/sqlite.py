@@ -144,6 +144,14 @@ class RunStore:
             raise StoreError(f"run store in '{self.run_dir}' lacks meta key {key!r}")
         return json.loads(row[0]) if key in ("config", "versions") else row[0]
 
+    def set_meta_once(self, key: str, value: Any) -> Any:
+        """Store ``value`` under ``key`` unless already set; return the stored value."""
+        with self.conn:
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        return json.loads(
+            self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+        )
+
     @property
     def weights_dir(self) -> Path:
         return self.run_dir / "weights"
