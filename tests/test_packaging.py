@@ -47,7 +47,17 @@ def test_deps_hash_ignores_non_dependency_edits(tmp_path):
 def test_cli_help_lists_subcommands_and_bad_root_exits_2(tmp_path):
     out = subprocess.run([sys.executable, "-m", "xnas", "--help"], capture_output=True, text=True)
     assert out.returncode == 0
-    for command in ("data", "demo"):
+    for command in (
+        "data",
+        "arch",
+        "evaluate",
+        "search",
+        "resume",
+        "status",
+        "export",
+        "plot",
+        "demo",
+    ):
         assert re.search(rf"^\s+{command}\s", out.stdout, re.M), out.stdout
     bad = subprocess.run(
         [

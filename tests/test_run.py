@@ -166,3 +166,12 @@ def test_status_export_and_a_hypervolume_that_never_drops(tmp_path, capsys):
     table = pd.read_csv(tmp_path / "all.csv")
     assert len(table) == len(stored(tmp_path / "r")) and {"error", "params", "status"} <= set(table)
     assert main(["status", str(tmp_path / "missing")]) == 2
+
+
+def test_pareto_plot_is_written_from_a_run(tmp_path):
+    from xnas.run import run_search
+    from xnas.viz import plot_front
+
+    run_search(cfg("search.generations=1"), tmp_path / "r")
+    path = plot_front(tmp_path / "r")
+    assert path == tmp_path / "r" / "pareto.png" and path.stat().st_size > 10_000

@@ -150,6 +150,13 @@ def _print_generation(s) -> None:
     )
 
 
+def cmd_plot(args: argparse.Namespace) -> int:
+    from xnas.viz import plot_front
+
+    print(f"pareto plot  {plot_front(args.run_dir, args.output)}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     """Progress, failures, front size and hypervolume of a run directory."""
     from xnas.run import search_status
@@ -241,81 +248,34 @@ def _parse_shape(text: str) -> tuple[int, int, int]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The biggest real thing that exists until the search lands: train and score the
-    reference NB201 cells on two offline tasks with the four XNAS objectives, mark the
-    non-dominated ones (pymoo), draw the cells, and describe the real image datasets."""
-    from pathlib import Path
-
-    import numpy as np
-    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+    """A real small search: experiments/demo/config.yaml on `lines`, then the Pareto plot,
+    the front, and a look at the real image datasets in ../shared/data."""
+    import time
 
     from xnas.config import load_config
-    from xnas.evaluate import evaluate, make_task
-    from xnas.objectives import to_minimization
-    from xnas.space import resolve_arch
-    from xnas.viz import draw_genotype
+    from xnas.run import run_search
+    from xnas.viz import plot_front
 
-    out = Path(args.out)
-    names = ("error", "introspection", "latency", "energy")
-    archs = ("nb201-best-cifar10", "nb201-resnet", "nb201-all-conv3x3", "nb201-all-skip")
-    for task_name, epochs in (("lines", 3), ("digits", 6)):
-        cfg = load_config(
-            None,
-            [
-                f"data.name={task_name}",
-                "space.channels=8",
-                "space.layers=1",
-                "data.lines.noise=0.4",
-            ],
-        )
-        print(f"== {task_name}: {epochs} epochs each, objectives {', '.join(names)}")
-        rows = []
-        for arch in archs:
-            space, genome = resolve_arch(arch, cfg.space)
-            key = space.canonical(genome)
-            task = make_task(
-                cfg,
-                space,
-                genome,
-                epochs=epochs,
-                objectives=names,
-                weights_dir=str(out / task_name / "weights"),
-            )
-            result = evaluate(task)
-            if result.status != "ok":
-                print(f"  {arch}: failed: {result.error.splitlines()[0]}")
-                continue
-            draw_genotype(space.decode(genome), out / task_name / f"{arch}.png", title=key)
-            rows.append((arch, result))
-        front = set()
-        if rows:
-            F = [to_minimization(r.objectives, names) for _, r in rows]
-            front = set(
-                NonDominatedSorting().do(np.array(F), only_non_dominated_front=True).tolist()
-            )
-        src = rows[0][1].measurements["energy"]["energy_source"] if rows else "?"
-        print(
-            f"  {'architecture':<20}{'error':>8}{'introsp.':>10}{'lat. ms':>9}"
-            f"{'energy mJ (' + src + ')':>20}  front"
-        )
-        for i, (arch, r) in enumerate(rows):
-            o = r.objectives
-            print(
-                f"  {arch:<20}{o['error']:>8.3f}{o['introspection']:>10.3f}"
-                f"{o['latency']:>9.3f}{o['energy']:>20.4f}  {'*' if i in front else ''}"
-            )
-        print(f"  cell drawings and weights in {out / task_name}\n")
+    cfg = load_config(args.config, args.overrides)
+    run_dir = args.out or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}"
+    print(
+        f"searching {cfg.data.name} / {cfg.space.name}: population {cfg.search.population}, "
+        f"{cfg.search.generations} generations, objectives "
+        f"{', '.join(o.name for o in cfg.objectives)}",
+        flush=True,
+    )
+    _report(run_search(cfg, run_dir, on_generation=_print_generation), run_dir)
+    print(f"pareto plot  {plot_front(run_dir)}")
     shared = args.shared_data
     for overrides in (
         ["data.name=mnist", f"data.root={shared}", "data.train_size=2000", "data.val_size=500"],
         ["data.name=cifar10", f"data.root={shared}", "data.train_size=1000", "data.val_size=200"],
     ):
-        print(f"$ xnas data --set {' --set '.join(overrides)}")
+        print(f"\n$ xnas data --set {' --set '.join(overrides)}")
         try:
             cmd_data(argparse.Namespace(config=None, overrides=overrides))
         except XnasError as exc:
             print(f"  (skipped: {exc})")
-        print()
     return 0
 
 
@@ -359,6 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="run directory of an earlier xnas search")
     p.set_defaults(handler=cmd_resume)
 
+    p = sub.add_parser("plot", help="Pareto-front plot of a run directory (PNG)")
+    p.add_argument("run_dir")
+    p.add_argument("-o", "--output", help="PNG path (default RUN_DIR/pareto.png)")
+    p.set_defaults(handler=cmd_plot)
+
     p = sub.add_parser("status", help="progress, failures, front size and hypervolume of a run")
     p.add_argument("run_dir")
     p.set_defaults(handler=cmd_status)
@@ -368,9 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="CSV file (default: standard output)")
     p.set_defaults(handler=cmd_export)
 
-    p = sub.add_parser("demo", help="run the built-in demo on the offline datasets")
+    p = sub.add_parser("demo", help="run a small real search and plot its Pareto front")
+    p.add_argument("--config", default="experiments/demo/config.yaml", help="YAML config")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--shared-data", default="../shared/data", help="folder with MNIST/ and CIFAR")
-    p.add_argument("--out", default="runs/demo", help="where drawings and weights go")
+    p.add_argument("--out", help="run directory (default runs/demo-<time>)")
     p.set_defaults(handler=cmd_demo)
     return parser
 
