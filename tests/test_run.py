@@ -178,3 +178,11 @@ def test_pareto_plot_is_written_from_a_run(tmp_path):
     run_search(cfg("search.generations=1"), tmp_path / "r")
     path = plot_front(tmp_path / "r")
     assert path == tmp_path / "r" / "pareto.png" and path.stat().st_size > 10_000
+
+
+def test_max_evaluations_stops_at_a_generation_boundary(tmp_path):
+    from xnas.run import run_search
+
+    run_search(cfg("search.generations=5", "search.max_evaluations=6"), tmp_path / "r")
+    with RunStore.open(tmp_path / "r") as store:
+        assert 6 <= store.count() <= 8 and store.last_generation().generation == 1

@@ -130,7 +130,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     run_dir = (
         args.run_dir or f"runs/{cfg.data.name}-{cfg.space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     )
-    return _report(run_search(cfg, run_dir, on_generation=_print_generation), run_dir)
+    with _progress(cfg.search.generations) as progress:
+        return _report(run_search(cfg, run_dir, on_generation=progress), run_dir)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -140,6 +141,26 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _report(
         run_search(None, args.run_dir, resume=True, on_generation=_print_generation), args.run_dir
     )
+
+
+class _progress:
+    """A tqdm bar over generations on stderr (terminals only) plus one line per generation."""
+
+    def __init__(self, total: int) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="gen", disable=not sys.stderr.isatty(), leave=False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.bar.close()
+
+    def __call__(self, summary) -> None:
+        with self.bar.external_write_mode():
+            _print_generation(summary)
+        self.bar.update(1)
 
 
 def _print_generation(s) -> None:

@@ -143,7 +143,10 @@ def run_search(
     try:
         last = store.last_generation()
         committed = -1 if last is None else last.generation
+        limit = cfg.search.max_evaluations
         for gen in range(cfg.search.generations):
+            if limit is not None and gen > committed and store.count() >= limit:
+                break  # budget spent: stop at a generation boundary (the state stays resumable)
             genomes = strategy.ask()
             keys = [space.canonical(g) for g in genomes]
             evaluated = failed = 0
