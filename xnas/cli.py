@@ -16,11 +16,13 @@ from xnas.errors import XnasError
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _add_config_args(p: argparse.ArgumentParser, required: bool = False) -> None:
+def _add_config_args(
+    p: argparse.ArgumentParser, required: bool = False, default: str | None = None
+) -> None:
     if required:
         p.add_argument("config", help="YAML config file")
     else:
-        p.add_argument("--config", help="YAML config file")
+        p.add_argument("--config", default=default, help="YAML config file")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -355,8 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("demo", help="run a small real search and plot its Pareto front")
-    p.add_argument("--config", default="experiments/demo/config.yaml", help="YAML config")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    _add_config_args(p, default="experiments/demo/config.yaml")
     p.add_argument("--shared-data", default="../shared/data", help="folder with MNIST/ and CIFAR")
     p.add_argument("--out", help="run directory (default runs/demo-<time>)")
     p.set_defaults(handler=cmd_demo)

@@ -51,27 +51,33 @@ class GenerationSummary:
 
 
 # Reference-point coordinates (minimisation form) for objectives with natural bounds;
-# the others get 1.1 x the worst feasible value of generation 0, fixed for the run.
+# the others get 1.1 x the worst feasible value when first needed, fixed for the run.
 NATURAL_REFERENCE = {"error": 1.0, "introspection": 0.0, "mcd": 0.0}
 
 
-def reference_point(store: RunStore, names: list[str], constraints: list[Constraint]) -> np.ndarray:
+def front_summary(
+    store: RunStore, names: list[str], constraints: list[Constraint]
+) -> tuple[list[str], float]:
+    """(front keys, hypervolume) from one read of the store.
+
+    The reference point uses natural bounds where they exist, else 1.1 x the worst
+    feasible value seen when it is first needed; it is then fixed in the store's meta.
+    """
+    from pymoo.indicators.hv import HV
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
     rows = [r for _, v, r in store.results() if r.status != "failed" and v == 0]
-    worst = objective_rows(rows, names, constraints)[0].max(axis=0) if rows else np.ones(len(names))
+    F = objective_rows(rows, names, constraints)[0] if rows else np.ones((0, len(names)))
+    worst = F.max(axis=0) if rows else np.ones(len(names))
     ref = [
         NATURAL_REFERENCE.get(n, 1.1 * abs(w) + 1e-12) for n, w in zip(names, worst, strict=True)
     ]
-    return np.array(store.set_meta_once("hv_reference", ref))
-
-
-def hypervolume(store: RunStore, names: list[str], constraints: list[Constraint]) -> float:
-    from pymoo.indicators.hv import HV
-
-    keys = set(front_keys(store, names, constraints))
-    if not keys:
-        return 0.0
-    F, _ = objective_rows([store.get(k) for k in sorted(keys)], names, constraints)
-    return float(HV(ref_point=reference_point(store, names, constraints))(F))
+    ref = np.array(store.set_meta_once("hv_reference", ref))
+    if not rows:
+        return [], 0.0
+    idx = NonDominatedSorting().do(F, only_non_dominated_front=True)
+    order = sorted(idx, key=lambda i: rows[i].key)
+    return [rows[i].key for i in order], float(HV(ref_point=ref)(F[order]))
 
 
 def constraints_of(cfg: Config) -> list[Constraint]:
@@ -105,17 +111,6 @@ def objective_rows(results: list[EvalResult], names: list[str], constraints: lis
 
 def violation(G_row: np.ndarray) -> float:
     return float(np.clip(G_row, 0, None).sum())
-
-
-def front_keys(store: RunStore, names: list[str], constraints: list[Constraint]) -> list[str]:
-    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
-
-    rows = [r for _, v, r in store.results() if r.status != "failed" and v == 0]
-    if not rows:
-        return []
-    F, _ = objective_rows(rows, names, constraints)
-    idx = NonDominatedSorting().do(F, only_non_dominated_front=True)
-    return sorted(rows[i].key for i in idx)
 
 
 def run_search(
@@ -177,18 +172,13 @@ def run_search(
                     )
                 )
                 if on_generation is not None:
+                    front, hv = front_summary(store, names, constraints)
                     on_generation(
                         GenerationSummary(
-                            gen,
-                            evaluated,
-                            len(keys) - evaluated,
-                            failed,
-                            len(front_keys(store, names, constraints)),
-                            hypervolume(store, names, constraints),
+                            gen, evaluated, len(keys) - evaluated, failed, len(front), hv
                         )
                     )
-        reference_point(store, names, constraints)  # fixed once, even for a 1-generation run
-        return front_keys(store, names, constraints)
+        return front_summary(store, names, constraints)[0]
     finally:
         store.close()
 
@@ -200,7 +190,7 @@ def search_status(run_dir: str | Path) -> dict:
         names = [o.name for o in cfg.objectives]
         constraints = constraints_of(cfg)
         last = store.last_generation()
-        front = front_keys(store, names, constraints)
+        front, hv = front_summary(store, names, constraints)
         return {
             "generations_done": 0 if last is None else last.generation + 1,
             "generations": cfg.search.generations,
@@ -208,7 +198,7 @@ def search_status(run_dir: str | Path) -> dict:
             "failed": store.count("failed"),
             "objectives": names,
             "front": front,
-            "hypervolume": hypervolume(store, names, constraints),
+            "hypervolume": hv,
         }
 
 

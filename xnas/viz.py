@@ -169,14 +169,14 @@ def plot_front(run_dir: str | Path, path: str | Path | None = None) -> Path:
     import itertools
 
     from xnas.config import Config, build
-    from xnas.run import constraints_of, front_keys
+    from xnas.run import constraints_of, front_summary
     from xnas.store import RunStore
 
     with RunStore.open(run_dir) as store:
         cfg = build(Config, store.meta("config"))
         names = [o.name for o in cfg.objectives]
         ok = [r for _, v, r in store.results() if r.status != "failed"]
-        front = set(front_keys(store, names, constraints_of(cfg)))
+        front = set(front_summary(store, names, constraints_of(cfg))[0])
     pairs = list(itertools.combinations(names, 2))[:6] or [(names[0], names[0])]
     cols = min(3, len(pairs))
     rows = -(-len(pairs) // cols)

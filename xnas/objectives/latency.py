@@ -103,7 +103,7 @@ def measure_latency(
 @register_objective("latency", sense="min", stage="static", unit="ms", label="latency")
 def latency_objective(ctx: EvalContext) -> Measurement:
     m = ctx.measure
-    result = measure_latency(
+    return measure_latency(
         ctx.model,
         ctx.input_shape,
         ctx.device,
@@ -112,5 +112,3 @@ def latency_objective(ctx: EvalContext) -> Measurement:
         repeats=m.latency_repeats,
         impls=m.latency_impls,
     )
-    ctx.cache["latency_impl"] = result.how["implementation"]
-    return result
