@@ -127,6 +127,8 @@ def test_every_strategy_runs_a_reproducible_small_search(tmp_path, strategy):
         ("objectives=[error, speed]", "unknown objective 'speed'"),
         ("objectives.1.constraint=< 5", "expected '<= NUMBER' or '>= NUMBER'"),
         ("search.populaton=3", "unknown config key 'search.populaton'"),
+        ("parallel.backend=mpi", "not part of an MPI job with at least 2 ranks"),
+        ("parallel.threads_per_rank=0", "parallel.threads_per_rank: expected >= 1"),
     ],
 )
 def test_bad_config_is_one_line_and_exit_2(tmp_path, override, message):
@@ -186,3 +188,57 @@ def test_max_evaluations_stops_at_a_generation_boundary(tmp_path):
     run_search(cfg("search.generations=5", "search.max_evaluations=6"), tmp_path / "r")
     with RunStore.open(tmp_path / "r") as store:
         assert 6 <= store.count() <= 8 and store.last_generation().generation == 1
+
+
+def test_steady_state_spends_the_budget_once_per_key_and_is_reproducible_serially(tmp_path):
+    from xnas.run import run_search
+
+    c = cfg("search.mode=steady_state", "search.generations=3")
+    counting = Counting()
+    fronts = [run_search(c, tmp_path / "r0", evaluate_fn=counting), run_search(c, tmp_path / "r1")]
+    rows = stored(tmp_path / "r0")
+    assert fronts[0] == fronts[1] and rows == stored(tmp_path / "r1")
+    assert len(rows) == 12 == len(counting.calls) == len(set(counting.calls))
+    assert [g for g, _, _ in rows] == [0] * 4 + [1] * 4 + [2] * 4  # 4 arrivals per generation
+    with RunStore.open(tmp_path / "r0") as store:
+        assert store.last_generation().generation == 2
+        assert len(store.last_generation().population) == 4
+
+
+def test_steady_state_breeds_from_the_front(tmp_path):
+    """After the random start, offspring come from the survivors: they share units with them."""
+    from xnas.run import run_search
+    from xnas.space import get_space
+
+    c = cfg("search.mode=steady_state", "search.generations=4")
+    run_search(c, tmp_path / "r")
+    space = get_space(c.space)
+    with RunStore.open(tmp_path / "r") as store:
+        genomes = [r.genome for _, _, r in store.results()]
+    start, later = genomes[:4], genomes[4:]
+    nearest = [min(space.distance(g, p) for p in genomes[: 4 + i]) for i, g in enumerate(later)]
+    random_nearest = [min(space.distance(start[i], p) for p in start[:i]) for i in (1, 2, 3)]
+    assert sum(nearest) / len(nearest) < sum(random_nearest) / len(random_nearest)
+
+
+def test_steady_state_resume_repeats_nothing_and_finishes_the_budget(tmp_path):
+    from xnas.run import run_search
+
+    c = cfg("search.mode=steady_state", "search.generations=3")
+    killed = Counting(kill_after=6)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(c, tmp_path / "r", evaluate_fn=killed)
+    resumed = Counting()
+    run_search(None, tmp_path / "r", resume=True, evaluate_fn=resumed)
+    rows = stored(tmp_path / "r")
+    assert len(rows) == 12 and not set(resumed.calls) & set(killed.calls)
+    assert len(resumed.calls) == 6
+
+
+def test_steady_state_needs_a_strategy_with_survival_on_arrival(tmp_path):
+    from xnas.errors import ConfigError
+    from xnas.run import run_search
+
+    with pytest.raises(ConfigError, match="steady_state works with strategy nsga2"):
+        run_search(cfg("search.mode=steady_state", "search.strategy=spea2"), tmp_path / "r")
+    assert not (tmp_path / "r").exists()

@@ -241,7 +241,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(front: list[str], run_dir: str) -> int:
+def _report(front: list[str] | None, run_dir: str) -> int:
+    if front is None:  # an MPI evaluator rank: the driver reports
+        return 0
     print(f"front ({len(front)}):")
     for key in front:
         print(f"  {key}")
@@ -370,7 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except XnasError as exc:
-        print(f"xnas: error: {exc}", file=sys.stderr)
+        from xnas.parallel import world_rank
+
+        if world_rank() == 0:  # under mpiexec every rank sees the same bad input: say it once
+            print(f"xnas: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("xnas: interrupted", file=sys.stderr)

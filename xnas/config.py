@@ -54,6 +54,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class SearchConfig:
     strategy: str = "nsga2"
+    mode: Literal["generational", "steady_state"] = "generational"
     population: int = 8
     generations: int = 2
     max_evaluations: int | None = None
@@ -112,8 +113,19 @@ class ObjectiveConfig:
 
 @dataclass(frozen=True)
 class ParallelConfig:
-    backend: Literal["auto", "serial", "mpi"] = "auto"
-    threads_per_rank: int = 1
+    backend: Literal["auto", "serial", "mpi"] = "auto"  # auto: mpi when launched on >= 2 ranks
+    threads_per_rank: int | None = None  # torch threads; None: 1 per MPI rank, all serially
+    poll_interval: float = 0.01  # s, longest sleep between MPI polls of an idle rank
+
+    def __post_init__(self) -> None:
+        if self.threads_per_rank is not None and self.threads_per_rank < 1:
+            raise ConfigError(
+                f"parallel.threads_per_rank: expected >= 1, got {self.threads_per_rank}"
+            )
+        if not 0 <= self.poll_interval <= 1:
+            raise ConfigError(
+                f"parallel.poll_interval: expected 0..1 seconds, got {self.poll_interval}"
+            )
 
 
 @dataclass(frozen=True)

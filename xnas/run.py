@@ -11,8 +11,10 @@ continues with the first generation that was not committed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+import traceback
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,9 +23,11 @@ from xnas.config import Config, build, to_dict
 from xnas.errors import ConfigError
 from xnas.evaluate import EvalResult, EvalTask, evaluate, make_task
 from xnas.objectives import OBJECTIVES, to_minimization
-from xnas.space import get_space
+from xnas.parallel import Executor, call_task, failed_result, open_executor
+from xnas.space import Genome, SearchSpace, get_space
 from xnas.store import GenerationState, RunStore
 from xnas.strategy import STRATEGIES
+from xnas.strategy.steady import SteadyStateNSGA2
 
 FAILED_F = 1e12  # objective placeholder for failed evaluations (they are infeasible anyway)
 _CONSTRAINT = re.compile(r"^\s*(<=|>=)\s*(-?[0-9.eE+-]+)\s*$")
@@ -113,74 +117,219 @@ def violation(G_row: np.ndarray) -> float:
     return float(np.clip(G_row, 0, None).sum())
 
 
+@dataclass
+class _Search:
+    """What both driver loops share (lives on the driver only)."""
+
+    cfg: Config
+    space: SearchSpace
+    names: list[str]
+    constraints: list[Constraint]
+    store: RunStore
+    executor: Executor
+    evaluate_fn: Callable[[EvalTask], EvalResult]
+    on_generation: Callable[[GenerationSummary], None] | None
+
+    def task(self, genome: Genome) -> EvalTask:
+        return make_task(self.cfg, self.space, genome, weights_dir=str(self.store.weights_dir))
+
+    def submit(self, task: EvalTask) -> Future:
+        return self.executor.submit(call_task, self.evaluate_fn, task)
+
+    def record(self, future: Future, task: EvalTask, generation: int) -> EvalResult:
+        """Commit one finished evaluation (one transaction) the moment it arrives."""
+        exc = future.exception()
+        if exc is None:
+            result = future.result()
+        else:  # lost in transport (pickling, a worker-side import...): stored as a failure
+            text = "".join(traceback.format_exception(exc))
+            result = failed_result(task, f"{type(exc).__name__}: {exc}\n{text}")
+        _, G = objective_rows([result], self.names, self.constraints)
+        self.store.add_result(result, generation, violation(G[0]))
+        return result
+
+    def report(self, generation: int, evaluated: int, reused: int, failed: int) -> None:
+        if self.on_generation is not None:
+            front, hv = front_summary(self.store, self.names, self.constraints)
+            self.on_generation(
+                GenerationSummary(generation, evaluated, reused, failed, len(front), hv)
+            )
+
+
 def run_search(
-    cfg: Config,
+    cfg: Config | None,
     run_dir: str | Path,
     *,
     resume: bool = False,
     evaluate_fn: Callable[[EvalTask], EvalResult] = evaluate,
     on_generation: Callable[[GenerationSummary], None] | None = None,
-) -> list[str]:
-    """Run (or resume) a generational search; returns the final front's keys."""
+) -> list[str] | None:
+    """Run (or resume) a search; returns the final front's keys.
+
+    Called by every process of an MPI job: rank 0 drives and returns the front, the
+    evaluator ranks serve evaluations until the search ends and return None.
+    """
     if resume:
         with RunStore.open(run_dir) as probe:
-            cfg = build(Config, probe.meta("config"))
+            stored = build(Config, probe.meta("config"))
+        # the launcher of the resumed job decides serial or MPI, not the first one
+        cfg = replace(stored, parallel=replace(stored.parallel, backend="auto"))
+    assert cfg is not None
     # validate everything before a new store is created: bad input leaves nothing behind
     space = get_space(cfg.space)
     names = [o.name for o in cfg.objectives]
     constraints = constraints_of(cfg)
+    if cfg.search.mode == "steady_state" and cfg.search.strategy not in STEADY_STATE:
+        raise ConfigError(
+            f"search.mode steady_state works with strategy {', '.join(STEADY_STATE)}; "
+            f"got {cfg.search.strategy!r}"
+        )
+    STRATEGIES.get(cfg.search.strategy)
+    with open_executor(cfg.parallel) as executor:
+        if executor is None:
+            return None  # an evaluator rank: its work is done
+        store = (
+            RunStore.open(run_dir)
+            if resume
+            else RunStore.create(run_dir, to_dict(cfg), _versions())
+        )
+        try:
+            search = _Search(
+                cfg, space, names, constraints, store, executor, evaluate_fn, on_generation
+            )
+            if cfg.search.mode == "steady_state":
+                _steady_state(search)
+            else:
+                _generational(search)
+            return front_summary(store, names, constraints)[0]
+        finally:
+            store.close()
+
+
+def _generational(s: _Search) -> None:
+    """ask -> evaluate the new keys in parallel -> tell, one barrier per generation.
+
+    Results are told in the order the strategy asked, whatever order they arrive
+    in, so the run is the same on any number of ranks.
+    """
+    cfg, store = s.cfg, s.store
     strategy = STRATEGIES.get(cfg.search.strategy)(
-        space, len(names), 1 + len(constraints), cfg.search.population, cfg.search.seed
+        s.space, len(s.names), 1 + len(s.constraints), cfg.search.population, cfg.search.seed
     )
-    store = (
-        RunStore.open(run_dir) if resume else RunStore.create(run_dir, to_dict(cfg), _versions())
-    )
-    try:
-        last = store.last_generation()
-        committed = -1 if last is None else last.generation
-        limit = cfg.search.max_evaluations
-        for gen in range(cfg.search.generations):
-            if limit is not None and gen > committed and store.count() >= limit:
-                break  # budget spent: stop at a generation boundary (the state stays resumable)
-            genomes = strategy.ask()
-            keys = [space.canonical(g) for g in genomes]
-            evaluated = failed = 0
-            seen: set[str] = set()
-            for genome, key in zip(genomes, keys, strict=True):
-                if key in seen or key in store:
-                    seen.add(key)
-                    continue
-                seen.add(key)
-                result = evaluate_fn(
-                    make_task(cfg, space, genome, weights_dir=str(store.weights_dir))
+    last = store.last_generation()
+    committed = -1 if last is None else last.generation
+    limit = cfg.search.max_evaluations
+    for gen in range(cfg.search.generations):
+        if limit is not None and gen > committed and store.count() >= limit:
+            break  # budget spent: stop at a generation boundary (the state stays resumable)
+        genomes = strategy.ask()
+        keys = [s.space.canonical(g) for g in genomes]
+        new: dict[str, Genome] = {}
+        for genome, key in zip(genomes, keys, strict=True):
+            if key not in store and key not in new:
+                new[key] = genome
+        failed = 0
+        tasks = iter([s.task(genome) for genome in new.values()])
+        window = s.executor.workers + s.executor.prefetch
+        pending: dict[Future, EvalTask] = {}
+        while True:  # keep `window` tasks in flight; commit each result as it arrives
+            while len(pending) < window and (task := next(tasks, None)) is not None:
+                pending[s.submit(task)] = task
+            if not pending:
+                break
+            future, task = next(arrivals(pending))
+            del pending[future]
+            failed += s.record(future, task, gen).status == "failed"
+        F, G = objective_rows([store.get(k) for k in keys], s.names, s.constraints)
+        strategy.tell(genomes, F, G)
+        if gen > committed:
+            store.commit_generation(
+                GenerationState(
+                    gen,
+                    tuple(keys),
+                    {"strategy": cfg.search.strategy, "replay": True},
+                    {"seed": cfg.search.seed},
+                    {"evaluated": len(new), "failed": failed},
                 )
-                _, G = objective_rows([result], names, constraints)
-                store.add_result(result, gen, violation(G[0]))
-                evaluated += 1
-                failed += result.status == "failed"
-            results = [store.get(k) for k in keys]
-            F, G = objective_rows(results, names, constraints)
-            strategy.tell(genomes, F, G)
-            if gen > committed:
-                store.commit_generation(
-                    GenerationState(
-                        gen,
-                        tuple(keys),
-                        {"strategy": cfg.search.strategy, "replay": True},
-                        {"seed": cfg.search.seed},
-                        {"evaluated": evaluated, "failed": failed},
-                    )
+            )
+            s.report(gen, len(new), len(keys) - len(new), failed)
+
+
+STEADY_STATE = ("nsga2",)
+
+
+def arrivals(futures: dict[Future, EvalTask]) -> Iterator[tuple[Future, EvalTask]]:
+    """Futures in the order they finish; those found finished together in the order
+    they were submitted (so a serial run stores its results deterministically)."""
+    remaining = dict(futures)
+    while remaining:
+        finished, _ = wait(remaining, return_when=FIRST_COMPLETED)
+        for future in [f for f in remaining if f in finished]:
+            yield future, remaining.pop(future)
+
+
+def _steady_state(s: _Search) -> None:
+    """Keep every evaluator busy: each arrival is merged into the population at once
+    (NSGA-II survival) and the freed worker gets a new offspring.
+
+    Every ``population`` arrivals count as one generation for the store and reports.
+    A resumed run replays the stored arrivals in their stored order; evaluations that
+    were running at a kill are not stored and are replaced by new offspring.
+    """
+    cfg, store = s.cfg, s.store
+    pop = cfg.search.population
+    strategy = SteadyStateNSGA2(s.space, len(s.names), 1 + len(s.constraints), pop, cfg.search.seed)
+    budget = cfg.search.max_evaluations or pop * cfg.search.generations
+    done = 0
+    for _, _, result in store.results():  # replay arrivals in stored order
+        F, G = objective_rows([result], s.names, s.constraints)
+        strategy.arrive(result.genome, F[0], G[0])
+        done += 1
+    if done:
+        strategy.handed_out = done
+        strategy.rng = np.random.default_rng([cfg.search.seed, done])
+    last = store.last_generation()
+    committed = -1 if last is None else last.generation
+    pending: dict[Future, EvalTask] = {}
+    failed = 0
+
+    def fill() -> None:
+        while len(pending) < s.executor.workers and done + len(pending) < budget:
+            running = {t.key for t in pending.values()}
+            for _ in range(1000):  # a new key; tiny spaces run out
+                genome = strategy.next_genome()
+                key = s.space.canonical(genome)
+                if key not in store and key not in running:
+                    break
+            else:
+                return
+            task = s.task(genome)
+            pending[s.submit(task)] = task
+
+    fill()
+    while pending:
+        future, task = next(arrivals(pending))
+        del pending[future]
+        gen = done // pop
+        result = s.record(future, task, gen)
+        F, G = objective_rows([result], s.names, s.constraints)
+        strategy.arrive(result.genome, F[0], G[0])
+        done += 1
+        failed += result.status == "failed"
+        if (done % pop == 0 or done == budget) and gen > committed:
+            store.commit_generation(
+                GenerationState(
+                    gen,
+                    tuple(s.space.canonical(g) for g in strategy.members()),
+                    {"strategy": "nsga2", "mode": "steady_state"},
+                    {"seed": cfg.search.seed},
+                    {"evaluated": done - gen * pop, "failed": failed},
                 )
-                if on_generation is not None:
-                    front, hv = front_summary(store, names, constraints)
-                    on_generation(
-                        GenerationSummary(
-                            gen, evaluated, len(keys) - evaluated, failed, len(front), hv
-                        )
-                    )
-        return front_summary(store, names, constraints)[0]
-    finally:
-        store.close()
+            )
+            committed = gen
+            s.report(gen, done - gen * pop, 0, failed)
+            failed = 0
+        fill()
 
 
 def search_status(run_dir: str | Path) -> dict:

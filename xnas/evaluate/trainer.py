@@ -33,8 +33,10 @@ class TrainOutcome:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "auto":  # the current CUDA device: an MPI rank's own GPU (parallel.mpi.pin_gpu)
+        if torch.cuda.is_available():
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("cpu")
     return torch.device(name)
 
 

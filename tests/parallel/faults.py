@@ -1,0 +1,76 @@
+"""A real search under mpiexec with injected faults (run as ``python -m tests.parallel.faults``).
+
+``mpiexec -n 3 python -m tests.parallel.faults RUN_DIR MODE [overrides...]``: the first
+three genomes of generation 0 (known in advance: the strategy is seeded) fail in three
+ways: the first raises, the second returns NaN, and in MODE=die the third kills its
+own worker process with SIGKILL, as the out-of-memory killer would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import sys
+from dataclasses import dataclass
+
+from xnas.config import load_config
+from xnas.evaluate import EvalResult, EvalTask, evaluate
+from xnas.run import run_search
+from xnas.space import get_space
+from xnas.strategy import STRATEGIES
+
+SEARCH = [
+    "search.population=4",
+    "search.generations=2",
+    "search.seed=3",
+    "space.name=nb201",
+    "space.channels=4",
+    "data.name=lines",
+    "data.train_size=96",
+    "data.val_size=48",
+    "train.epochs=1",
+    "objectives=[error, params]",
+]
+
+
+@dataclass(frozen=True)
+class Faulty:
+    raises: str
+    nan: str
+    dies: str | None
+
+    def __call__(self, task: EvalTask) -> EvalResult:
+        if task.key == self.raises:
+            raise RuntimeError(f"injected failure for {task.key}")
+        if task.key == self.dies:
+            os.kill(os.getpid(), signal.SIGKILL)
+        result = evaluate(task)
+        if task.key == self.nan:
+            nan = {**result.objectives, "error": float("nan")}
+            return dataclasses.replace(result, objectives=nan)
+        return result
+
+
+def first_keys(cfg) -> list[str]:
+    space = get_space(cfg.space)
+    strategy = STRATEGIES.get(cfg.search.strategy)(
+        space, len(cfg.objectives), 1, cfg.search.population, cfg.search.seed
+    )
+    return [space.canonical(g) for g in strategy.ask()]
+
+
+def main(run_dir: str, mode: str, *overrides: str) -> int:
+    cfg = load_config(None, [*SEARCH, *overrides])
+    from tests.parallel.faults import Faulty as Importable  # not __main__.Faulty: workers import it
+
+    keys = first_keys(cfg)
+    faulty = Importable(keys[0], keys[1], keys[2] if mode == "die" else None)
+    front = run_search(cfg, run_dir, evaluate_fn=faulty)
+    if front is not None:
+        print("front", len(front), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

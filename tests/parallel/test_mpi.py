@@ -1,0 +1,185 @@
+"""Real ``mpiexec`` jobs (the PyPI mpich wheel's launcher): placement, faults, kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO
+from tests.parallel.faults import SEARCH, first_keys
+from xnas.config import load_config, to_dict
+from xnas.store import RunStore
+
+MPIEXEC = Path(sys.executable).parent / "mpiexec"
+XNAS = [sys.executable, "-m", "xnas"]
+
+pytestmark = pytest.mark.skipif(
+    not MPIEXEC.exists(), reason="needs the mpich wheel's mpiexec in the venv (make test)"
+)
+
+
+def mpiexec(n: int, *args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(MPIEXEC), "-n", str(n), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=_env(),
+        **kwargs,
+    )
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO)
+    env.pop("PMI_SIZE", None)
+    return env
+
+
+def rows(run_dir: Path) -> list[tuple[int, str, str, int]]:
+    with RunStore.open(run_dir) as store:
+        return [(g, r.key, r.status, r.rank) for g, _, r in store.results()]
+
+
+def front(run_dir: Path) -> list[str]:
+    from xnas.run import search_status
+
+    return search_status(run_dir)["front"]
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> str:
+    """The fault module's search as a YAML file (what users pass to `xnas search`)."""
+    path = tmp_path_factory.mktemp("config") / "search.yaml"
+    path.write_text(yaml.safe_dump(to_dict(load_config(None, SEARCH))))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def serial_run(tmp_path_factory, config) -> Path:
+    """The same search in one process with one torch thread, as every MPI rank has."""
+    run_dir = tmp_path_factory.mktemp("serial") / "run"
+    done = subprocess.run(
+        [*XNAS, "search", config, "--set=parallel.threads_per_rank=1", "--run-dir", str(run_dir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    return run_dir
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+def test_mpi_search_records_every_evaluation_once_with_its_rank(
+    ranks, tmp_path, config, serial_run
+):
+    run_dir = tmp_path / "run"
+    done = mpiexec(ranks, *XNAS, "search", config, "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("front (") == 1  # only the driver reports
+    got = rows(run_dir)
+    keys = [k for _, k, _, _ in got]
+    assert len(keys) == len(set(keys)) == len(rows(serial_run))
+    assert {r for *_, r in got} == set(range(1, ranks))  # evaluator ranks only, all of them
+    assert all(status == "ok" for _, _, status, _ in got)
+    # generational mode: the same genomes and front on any number of ranks
+    assert sorted(keys) == sorted(k for _, k, _, _ in rows(serial_run))
+    assert front(run_dir) == front(serial_run)
+
+
+def test_raise_and_nan_are_stored_as_failed_and_the_search_completes(tmp_path):
+    run_dir = tmp_path / "run"
+    done = mpiexec(3, sys.executable, "-m", "tests.parallel.faults", str(run_dir), "ok")
+    assert done.returncode == 0, done.stderr
+    keys = first_keys(load_config(None, SEARCH))
+    with RunStore.open(run_dir) as store:
+        raised, nan = store.get(keys[0]), store.get(keys[1])
+        assert store.count() == len({r.key for _, _, r in store.results()})
+        assert store.last_generation().generation == 1  # both generations ran
+    assert raised.status == "failed" and raised.rank in (1, 2)
+    assert "RuntimeError: injected failure" in raised.error and "Traceback" in raised.error
+    assert nan.status == "failed" and "non-finite" in nan.error
+
+
+def test_a_dying_worker_aborts_the_job_and_resume_completes_it(tmp_path, serial_run):
+    run_dir = tmp_path / "run"
+    start = time.monotonic()
+    done = mpiexec(3, sys.executable, "-m", "tests.parallel.faults", str(run_dir), "die")
+    assert done.returncode != 0  # aborted, within the timeout: no hang
+    assert time.monotonic() - start < 300
+    before = {k for _, k, _, _ in rows(run_dir)}
+    dead = first_keys(load_config(None, SEARCH))[2]
+    assert dead not in before
+    resumed = subprocess.run(
+        [*XNAS, "resume", str(run_dir)], cwd=REPO, capture_output=True, text=True, env=_env()
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    after = rows(run_dir)
+    keys = {k for _, k, _, _ in after}
+    assert before <= keys and len(keys) == len(after)  # nothing lost, nothing twice
+    assert dead in keys
+    with RunStore.open(run_dir) as store:
+        assert store.last_generation().generation == 1
+
+
+def _count(run_dir: Path) -> int:
+    db = run_dir / "xnas.sqlite"
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
+            return conn.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def test_kill_9_of_the_whole_job_then_resume_gives_the_uninterrupted_front(
+    tmp_path, config, serial_run
+):
+    run_dir = tmp_path / "run"
+    job = subprocess.Popen(
+        [str(MPIEXEC), "-n", "3", *XNAS, "search", config, "--run-dir", str(run_dir)],
+        cwd=REPO,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: mpiexec, proxies and ranks
+    )
+    deadline = time.monotonic() + 240
+    while _count(run_dir) < 5 and time.monotonic() < deadline:  # inside generation 1
+        time.sleep(0.2)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait(timeout=30)
+    before = {k for _, k, _, _ in rows(run_dir)}
+    assert 5 <= len(before) < len(rows(serial_run))
+    resumed = mpiexec(2, *XNAS, "resume", str(run_dir))
+    assert resumed.returncode == 0, resumed.stderr
+    after = rows(run_dir)
+    assert before <= {k for _, k, _, _ in after}
+    assert len(after) == len(rows(serial_run))  # nothing repeated, nothing missing
+    assert front(run_dir) == front(serial_run)
+
+
+def test_steady_state_on_two_evaluators_spends_the_budget_once_per_key(tmp_path, config):
+    run_dir = tmp_path / "run"
+    done = mpiexec(
+        3, *XNAS, "search", config, "--set=search.mode=steady_state", "--run-dir", str(run_dir)
+    )
+    assert done.returncode == 0, done.stderr
+    got = rows(run_dir)
+    keys = [k for _, k, _, _ in got]
+    assert len(keys) == len(set(keys)) == 8  # population 4 x 2 generations
+    assert {r for *_, r in got} == {1, 2}
+    with RunStore.open(run_dir) as store:
+        assert store.last_generation().generation == 1

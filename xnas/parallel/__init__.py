@@ -1,0 +1,21 @@
+"""Executors with one interface: ``submit(fn, task) -> Future`` plus a worker count.
+
+``open_executor(parallel_cfg)`` is entered on *every* process of the job: it yields
+an executor on the driver and ``None`` on evaluator ranks (which serve tasks until
+the driver leaves the block). ``serial`` evaluates in-process; ``mpi`` uses
+``mpi4py.futures.MPICommExecutor`` (rank 0 drives, ranks 1..N-1 evaluate).
+"""
+
+from xnas.parallel.base import EXECUTORS, Executor, open_executor
+from xnas.parallel.launch import world_rank, world_size
+from xnas.parallel.worker import call_task, failed_result
+
+__all__ = [
+    "EXECUTORS",
+    "Executor",
+    "call_task",
+    "failed_result",
+    "open_executor",
+    "world_rank",
+    "world_size",
+]

@@ -1,0 +1,77 @@
+"""The executor interface and the ``open_executor`` entry every process goes through."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from typing import Protocol
+
+from xnas.config import ParallelConfig
+from xnas.errors import ConfigError
+from xnas.parallel.launch import world_size
+from xnas.registry import Registry
+
+
+class Executor(Protocol):
+    """Runs ``fn(*args)`` somewhere and hands back a ``concurrent.futures.Future``."""
+
+    workers: int  # evaluations that can run at the same time
+    prefetch: int  # tasks worth queueing beyond that (hides the dispatch round trip)
+    kind: str
+
+    def submit(self, fn: Callable, /, *args) -> Future: ...
+
+
+ExecutorFactory = Callable[[ParallelConfig], contextlib.AbstractContextManager]
+EXECUTORS: Registry[ExecutorFactory] = Registry("parallel backend")
+
+
+class SerialExecutor:
+    """Evaluates in the calling process; ``submit`` returns an already finished future."""
+
+    workers, prefetch = 1, 0
+    kind = "serial"
+
+    def submit(self, fn: Callable, /, *args) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # the driver stores it like a remote failure
+            future.set_exception(exc)
+        return future
+
+
+@EXECUTORS.register("serial")
+@contextlib.contextmanager
+def _serial(cfg: ParallelConfig) -> Iterator[SerialExecutor]:
+    if cfg.threads_per_rank is not None:
+        import torch
+
+        torch.set_num_threads(cfg.threads_per_rank)
+    yield SerialExecutor()
+
+
+def resolve_backend(cfg: ParallelConfig) -> str:
+    size = world_size()
+    backend = cfg.backend
+    if backend == "auto":
+        backend = "mpi" if size > 1 else "serial"
+    if backend == "mpi" and size < 2:
+        raise ConfigError(
+            "parallel.backend is 'mpi' but this process is not part of an MPI job with at least "
+            "2 ranks: launch it with `mpiexec -n N` (N >= 2) or set parallel.backend=serial"
+        )
+    if backend != "mpi" and size > 1:
+        raise ConfigError(
+            f"parallel.backend is {backend!r} but the job has {size} MPI ranks: "
+            "use parallel.backend=auto or mpi, or launch one process"
+        )
+    return backend
+
+
+def open_executor(cfg: ParallelConfig) -> contextlib.AbstractContextManager:
+    """Entered by every process of the job: the executor on the driver, None elsewhere."""
+    if resolve_backend(cfg) == "mpi":
+        from xnas.parallel import mpi  # noqa: F401  (registers "mpi"; imports mpi4py)
+    return EXECUTORS.get(resolve_backend(cfg))(cfg)

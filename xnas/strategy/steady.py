@@ -1,0 +1,82 @@
+"""Steady-state NSGA-II: survival on arrival instead of a barrier per generation.
+
+Each finished evaluation is merged into the population at once and pymoo's
+rank-and-crowding survival cuts it back to ``population``; each free worker gets an
+offspring bred from the population as it is at that moment (binary tournament on
+rank and crowding, the space's crossover and mutation). The first ``population``
+genomes handed out are random samples. Which population an offspring is bred from
+depends on the order evaluations finish, so on more than one evaluator rank a run
+is not bit-for-bit reproducible; generational mode is.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from pymoo.algorithms.moo.nsga2 import binary_tournament
+from pymoo.core.evaluator import Evaluator
+from pymoo.core.population import Population
+from pymoo.core.problem import Problem
+from pymoo.operators.selection.tournament import TournamentSelection
+from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
+from pymoo.problems.static import StaticProblem
+
+from xnas.space import Genome, SearchSpace
+
+
+class SteadyStateNSGA2:
+    def __init__(
+        self, space: SearchSpace, n_obj: int, n_constr: int, population: int, seed: int
+    ) -> None:
+        self.space, self.population = space, population
+        self.problem = Problem(
+            n_var=space.n_var,
+            n_obj=n_obj,
+            n_ieq_constr=max(1, n_constr),
+            xl=space.lower,
+            xu=space.upper,
+            vtype=int,
+        )
+        self.rng = np.random.default_rng(seed)
+        self.pop = Population.empty()
+        self.handed_out = 0
+        self._survival = RankAndCrowding()
+        self._selection = TournamentSelection(func_comp=binary_tournament)
+
+    def next_genome(self) -> Genome:
+        """A random sample for the first ``population`` genomes, then an offspring."""
+        self.handed_out += 1
+        if self.handed_out <= self.population or len(self.pop) < 2:
+            return self.space.sample(self.rng)
+        algorithm = SimpleNamespace(
+            tournament_type="comp_by_dom_and_crowding", random_state=self.rng
+        )
+        ((a, b),) = self._selection.do(
+            self.problem,
+            self.pop,
+            1,
+            n_parents=2,
+            to_pop=False,
+            algorithm=algorithm,
+            random_state=self.rng,
+        )
+        x = self.pop.get("X")
+        child, _ = self.space.crossover(tuple(x[a]), tuple(x[b]), self.rng)
+        return self.space.repair(self.space.mutate(child, self.rng))
+
+    def arrive(self, genome: Genome, f: np.ndarray, g: np.ndarray) -> None:
+        """Merge one evaluated genome into the population (NSGA-II survival)."""
+        g = np.asarray(g, dtype=float).reshape(1, -1)
+        if g.shape[1] < self.problem.n_ieq_constr:
+            g = np.hstack([g, np.zeros((1, self.problem.n_ieq_constr - g.shape[1]))])
+        new = Population.new(X=np.array([genome], dtype=int))
+        f = np.asarray(f, dtype=float).reshape(1, -1)
+        Evaluator().eval(StaticProblem(self.problem, F=f, G=g), new)
+        merged = Population.merge(self.pop, new)
+        self.pop = self._survival.do(
+            self.problem, merged, n_survive=min(len(merged), self.population), random_state=self.rng
+        )
+
+    def members(self) -> list[Genome]:
+        return [tuple(int(v) for v in x) for x in self.pop.get("X")]
