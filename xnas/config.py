@@ -114,8 +114,8 @@ class ObjectiveConfig:
 @dataclass(frozen=True)
 class ParallelConfig:
     backend: Literal["auto", "serial", "mpi"] = "auto"  # auto: mpi when launched on >= 2 ranks
-    threads_per_rank: int | None = None  # torch threads; None: 1 per MPI rank, all serially
-    poll_interval: float = 0.01  # s, longest sleep between MPI polls of an idle rank
+    threads_per_rank: int | None = None  # None: Slurm cpus-per-task or 1 per MPI rank; all serially
+    poll_interval: float = 0.002  # s, longest sleep between MPI polls of an idle rank
 
     def __post_init__(self) -> None:
         if self.threads_per_rank is not None and self.threads_per_rank < 1:

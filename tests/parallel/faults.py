@@ -3,7 +3,8 @@
 ``mpiexec -n 3 python -m tests.parallel.faults RUN_DIR MODE [overrides...]``: the first
 three genomes of generation 0 (known in advance: the strategy is seeded) fail in three
 ways: the first raises, the second returns NaN, and in MODE=die the third kills its
-own worker process with SIGKILL, as the out-of-memory killer would.
+own worker process with SIGKILL, as the out-of-memory killer would. MODE=crash raises
+in the driver after the first generation (a driver bug).
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ class Faulty:
         return result
 
 
+def crash(summary) -> None:
+    raise RuntimeError("a bug in the driver")
+
+
 def first_keys(cfg) -> list[str]:
     space = get_space(cfg.space)
     strategy = STRATEGIES.get(cfg.search.strategy)(
@@ -66,7 +71,9 @@ def main(run_dir: str, mode: str, *overrides: str) -> int:
 
     keys = first_keys(cfg)
     faulty = Importable(keys[0], keys[1], keys[2] if mode == "die" else None)
-    front = run_search(cfg, run_dir, evaluate_fn=faulty)
+    front = run_search(
+        cfg, run_dir, evaluate_fn=faulty, on_generation=crash if mode == "crash" else None
+    )
     if front is not None:
         print("front", len(front), flush=True)
     return 0

@@ -133,6 +133,13 @@ def test_a_dying_worker_aborts_the_job_and_resume_completes_it(tmp_path, serial_
         assert store.last_generation().generation == 1
 
 
+def test_an_uncaught_driver_error_aborts_every_rank(tmp_path):
+    done = mpiexec(3, sys.executable, "-m", "tests.parallel.faults", str(tmp_path / "r"), "crash")
+    assert done.returncode != 0
+    assert "aborting all MPI ranks" in done.stderr and "a bug in the driver" in done.stderr
+    assert len(rows(tmp_path / "r")) >= 4  # the first generation's results stay stored
+
+
 def _count(run_dir: Path) -> int:
     db = run_dir / "xnas.sqlite"
     if not db.exists():
@@ -144,12 +151,14 @@ def _count(run_dir: Path) -> int:
         return 0
 
 
-def test_kill_9_of_the_whole_job_then_resume_gives_the_uninterrupted_front(
-    tmp_path, config, serial_run
-):
+def test_kill_9_of_the_whole_job_then_resume_gives_the_uninterrupted_front(tmp_path, config):
+    longer = ["--set=search.generations=4", "--set=data.train_size=400"]
+    reference = tmp_path / "reference"
+    done = mpiexec(2, *XNAS, "search", config, *longer, "--run-dir", str(reference))
+    assert done.returncode == 0, done.stderr
     run_dir = tmp_path / "run"
     job = subprocess.Popen(
-        [str(MPIEXEC), "-n", "3", *XNAS, "search", config, "--run-dir", str(run_dir)],
+        [str(MPIEXEC), "-n", "3", *XNAS, "search", config, *longer, "--run-dir", str(run_dir)],
         cwd=REPO,
         env=_env(),
         stdout=subprocess.DEVNULL,
@@ -157,18 +166,18 @@ def test_kill_9_of_the_whole_job_then_resume_gives_the_uninterrupted_front(
         start_new_session=True,  # its own process group: mpiexec, proxies and ranks
     )
     deadline = time.monotonic() + 240
-    while _count(run_dir) < 5 and time.monotonic() < deadline:  # inside generation 1
-        time.sleep(0.2)
+    while _count(run_dir) < 6 and time.monotonic() < deadline:  # inside generation 1
+        time.sleep(0.05)
     os.killpg(job.pid, signal.SIGKILL)
     job.wait(timeout=30)
     before = {k for _, k, _, _ in rows(run_dir)}
-    assert 5 <= len(before) < len(rows(serial_run))
+    assert 6 <= len(before) < len(rows(reference))
     resumed = mpiexec(2, *XNAS, "resume", str(run_dir))
     assert resumed.returncode == 0, resumed.stderr
     after = rows(run_dir)
     assert before <= {k for _, k, _, _ in after}
-    assert len(after) == len(rows(serial_run))  # nothing repeated, nothing missing
-    assert front(run_dir) == front(serial_run)
+    assert len(after) == len(rows(reference))  # nothing repeated, nothing missing
+    assert front(run_dir) == front(reference)
 
 
 def test_steady_state_on_two_evaluators_spends_the_budget_once_per_key(tmp_path, config):
@@ -183,3 +192,27 @@ def test_steady_state_on_two_evaluators_spends_the_budget_once_per_key(tmp_path,
     assert {r for *_, r in got} == {1, 2}
     with RunStore.open(run_dir) as store:
         assert store.last_generation().generation == 1
+
+
+def test_run_sh_launches_on_the_given_ranks_and_a_second_call_resumes(tmp_path):
+    run_dir = tmp_path / "run"
+    small = [
+        "--set=search.population=4",
+        "--set=search.generations=1",
+        "--set=data.train_size=96",
+        "--set=data.val_size=48",
+        "--set=train.epochs=1",
+        "--set=objectives=[error, params]",
+    ]
+    script = str(REPO / "experiments" / "demo" / "run.sh")
+    env = {**_env(), "PYTHON": sys.executable, "MPIEXEC": str(MPIEXEC)}
+    first = subprocess.run(
+        [script, "3", str(run_dir), *small], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert first.returncode == 0, first.stderr
+    assert f"-n 3 {sys.executable} -m xnas search" in first.stderr
+    assert {r for *_, r in rows(run_dir)} == {1, 2}
+    again = subprocess.run([script, "2", str(run_dir)], capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr
+    assert f"-m xnas resume {run_dir}" in again.stderr
+    assert len(rows(run_dir)) == 4  # finished run: nothing re-evaluated

@@ -1,26 +1,28 @@
 """``mpi4py.futures.MPICommExecutor``: rank 0 drives, ranks 1..N-1 evaluate.
 
-Every rank gets ``parallel.threads_per_rank`` torch threads (default 1: ranks share
-the node's cores instead of oversubscribing them) and, where CUDA devices exist, one
-GPU: the only visible one when the launcher pinned it, else node-local rank modulo
-GPUs per node. Idle ranks poll for messages with a sleep of up to
-``parallel.poll_interval`` seconds between polls (mpi4py's backoff), so waiting costs
-almost no CPU. Any exception that escapes on a rank (other than an XnasError on the
-driver, which shuts the workers down in order) aborts the whole job: nobody hangs
-waiting for a dead partner.
+Every rank gets ``parallel.threads_per_rank`` torch threads (default: Slurm's
+``--cpus-per-task``, else 1, so ranks share the node's cores instead of
+oversubscribing) and, where CUDA devices exist, one GPU: the only visible one when
+the launcher pinned it, else node-local rank modulo GPUs per node. Idle ranks poll
+for messages with a sleep of up to ``parallel.poll_interval`` seconds between polls
+(mpi4py's backoff), so waiting costs almost no CPU. Any exception that escapes on a
+rank (other than an XnasError on the driver, which shuts the workers down in order)
+aborts the whole job: nobody hangs waiting for a dead partner.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 
 from xnas.config import ParallelConfig
-from xnas.errors import XnasError
+from xnas.errors import ConfigError, XnasError
 from xnas.parallel.base import EXECUTORS
+from xnas.parallel.launch import world_size
 
 
 class MPIExecutor:
@@ -32,6 +34,12 @@ class MPIExecutor:
 
     def submit(self, fn: Callable, /, *args) -> Future:
         return self._pool.submit(fn, *args)
+
+
+def launcher_threads() -> int:
+    """Cores the launcher gave each rank (Slurm's --cpus-per-task), else 1."""
+    value = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
 def node_local_rank(comm) -> int:
@@ -71,7 +79,13 @@ def _mpi(cfg: ParallelConfig) -> Iterator[MPIExecutor | None]:
     from mpi4py.futures import MPICommExecutor
 
     comm = MPI.COMM_WORLD
-    torch.set_num_threads(cfg.threads_per_rank or 1)
+    if comm.Get_size() != world_size():
+        raise ConfigError(
+            f"the launcher started {world_size()} ranks but MPI sees {comm.Get_size()}: the "
+            "mpiexec used does not belong to the MPI library mpi4py loaded (use the venv's "
+            "mpiexec, or build mpi4py against your site MPI)"
+        )
+    torch.set_num_threads(cfg.threads_per_rank or launcher_threads())
     local = node_local_rank(comm)  # collective: every rank calls it here
     if comm.Get_rank() != 0:
         pin_gpu(local)
