@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -242,3 +243,72 @@ def test_steady_state_needs_a_strategy_with_survival_on_arrival(tmp_path):
     with pytest.raises(ConfigError, match="steady_state works with strategy nsga2"):
         run_search(cfg("search.mode=steady_state", "search.strategy=spea2"), tmp_path / "r")
     assert not (tmp_path / "r").exists()
+
+
+COST = ["cost.inherit=true", "cost.inherit_epochs=2", "cost.extrapolate=true", "train.epochs=5"]
+
+
+def test_inheritance_and_early_stopping_resume_exactly(tmp_path):
+    """Donors and front snapshots come from earlier generations only, so a killed and
+    resumed run hands every task what the uninterrupted run did."""
+    from xnas.run import run_search
+
+    c = cfg(*COST, "search.generations=4")
+    expected = run_search(c, tmp_path / "full")
+    with pytest.raises(KeyboardInterrupt):
+        run_search(c, tmp_path / "cut", evaluate_fn=Counting(kill_after=9))
+    assert run_search(None, tmp_path / "cut", resume=True) == expected
+    with RunStore.open(tmp_path / "full") as a, RunStore.open(tmp_path / "cut") as b:
+        full = {r.key: r for _, _, r in a.results()}
+        cut = {r.key: r for _, _, r in b.results()}
+    assert full.keys() == cut.keys()
+    for key, r in full.items():
+        assert (r.donor_key, r.status, r.epochs, r.objectives) == (
+            cut[key].donor_key,
+            cut[key].status,
+            cut[key].epochs,
+            cut[key].objectives,
+        )
+    donors = [r for r in full.values() if r.donor_key]
+    assert donors and all(r.epochs <= 2 and r.inherited_fraction > 0 for r in donors)
+    assert all(r.donor_key in full for r in donors)
+    first_gen = [r for g, _, r in _rows(tmp_path / "full") if g == 0]
+    assert all(r.donor_key is None and r.epochs >= 3 for r in first_gen)
+
+
+def _rows(run_dir):
+    with RunStore.open(run_dir) as store:
+        return list(store.results())
+
+
+def test_keep_weights_caps_the_files_and_keeps_the_front(tmp_path):
+    from xnas.run import run_search
+
+    front = run_search(cfg("cost.keep_weights=2", "search.generations=3"), tmp_path / "r")
+    rows = [r for _, _, r in _rows(tmp_path / "r")]
+    on_disk = {r.key for r in rows if r.weights_path and Path(r.weights_path).is_file()}
+    assert set(front) <= on_disk
+    assert on_disk <= set(front) | {r.key for r in rows[-2:]}
+    assert len(rows) > len(on_disk)
+
+
+def test_parent_donors_follow_the_strategys_lineage(tmp_path):
+    from xnas.run import run_search
+    from xnas.space import get_space
+
+    c = cfg("search.strategy=regevo", "cost.inherit=true", "cost.donor=parent")
+    run_search(c, tmp_path / "r")
+    space = get_space(c.space)
+    rows = {r.key: r for _, _, r in _rows(tmp_path / "r")}
+    # replay the strategy on the stored values to learn who is whose parent
+    from xnas.run import objective_rows
+
+    strategy = STRATEGIES.get("regevo")(space, 2, 1, 4, 0)
+    for _ in range(c.search.generations):
+        genomes = strategy.ask()
+        F, G = objective_rows([rows[space.canonical(g)] for g in genomes], ["error", "params"], [])
+        strategy.tell(genomes, F, G)
+    children = [r for r in rows.values() if r.donor_key]
+    assert children and len(children) == len(rows) - 4  # all but the random first generation
+    for r in children:
+        assert r.donor_key == space.canonical(strategy.lineage[r.genome])

@@ -130,8 +130,25 @@ class ParallelConfig:
 
 @dataclass(frozen=True)
 class CostConfig:
-    inherit: bool = False
-    extrapolate: bool = False
+    """Cheaper evaluations: weight inheritance and learning-curve early stopping."""
+
+    inherit: bool = False  # start each new genome from a stored donor's matching weights
+    donor: Literal["nearest", "parent"] = "nearest"  # parent: the strategy's lineage if known
+    inherit_epochs: int | None = None  # training budget of an inheriting child (None: full)
+    keep_weights: int | None = None  # cap on weight files: the front + the most recent
+    extrapolate: bool = False  # stop training that cannot reach the front (stop rule)
+    min_epochs: int = 3  # epochs before the first extrapolation
+    band_quantile: float = 0.95  # width of the prediction band the stop rule is optimistic by
+
+    def __post_init__(self) -> None:
+        if self.inherit_epochs is not None and self.inherit_epochs < 1:
+            raise ConfigError(f"cost.inherit_epochs: expected >= 1, got {self.inherit_epochs}")
+        if self.keep_weights is not None and self.keep_weights < 1:
+            raise ConfigError(f"cost.keep_weights: expected >= 1, got {self.keep_weights}")
+        if self.min_epochs < 2:
+            raise ConfigError(f"cost.min_epochs: expected >= 2, got {self.min_epochs}")
+        if not 0 < self.band_quantile < 1:
+            raise ConfigError(f"cost.band_quantile: expected 0 < q < 1, got {self.band_quantile}")
 
 
 @dataclass(frozen=True)

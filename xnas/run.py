@@ -14,7 +14,7 @@ import re
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,8 @@ import numpy as np
 from xnas.config import Config, build, to_dict
 from xnas.errors import ConfigError
 from xnas.evaluate import EvalResult, EvalTask, evaluate, make_task
+from xnas.evaluate.inherit import nearest_donor
+from xnas.evaluate.stoprule import StopRule
 from xnas.objectives import OBJECTIVES, to_minimization
 from xnas.parallel import Executor, call_task, failed_result, open_executor
 from xnas.space import Genome, SearchSpace, get_space
@@ -130,8 +132,74 @@ class _Search:
     evaluate_fn: Callable[[EvalTask], EvalResult]
     on_generation: Callable[[GenerationSummary], None] | None
 
-    def task(self, genome: Genome) -> EvalTask:
-        return make_task(self.cfg, self.space, genome, weights_dir=str(self.store.weights_dir))
+    lineage: dict[Genome, Genome] = field(default_factory=dict)  # the strategy's, if known
+    _seen: tuple = ()  # (cache key, rows visible to new tasks)
+
+    def task(self, genome: Genome, generation: int | None = None) -> EvalTask:
+        """The task for ``genome`` with its donor and stop rule, from the results of
+        generations before ``generation`` (all results when None): a resumed
+        generational run hands every task exactly what the uninterrupted run did."""
+        cost = self.cfg.cost
+        task = make_task(self.cfg, self.space, genome, weights_dir=str(self.store.weights_dir))
+        if not (cost.inherit or (cost.extrapolate and "error" in self.names)):
+            return task
+        rows = self._visible(generation)
+        if cost.inherit:
+            donor = self._donor(genome, rows)
+            if donor is not None:
+                task = replace(
+                    task,
+                    donor_key=donor.key,
+                    donor_weights=donor.weights_path,
+                    epochs=cost.inherit_epochs or task.epochs,
+                )
+        if cost.extrapolate and "error" in self.names:
+            ok = [r for _, v, r in rows if r.status != "failed" and v == 0]
+            front: tuple = ()
+            if ok:
+                from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+                F = objective_rows(ok, self.names, self.constraints)[0]
+                idx = NonDominatedSorting().do(F, only_non_dominated_front=True)
+                front = tuple(tuple(float(v) for v in F[i]) for i in sorted(idx))
+            rule = StopRule(tuple(self.names), front, cost.min_epochs, cost.band_quantile)
+            task = replace(task, stop=rule)
+        return task
+
+    def _visible(self, generation: int | None) -> list[tuple[int, float, EvalResult]]:
+        key = (self.store.count(), generation)
+        if not self._seen or self._seen[0] != key:
+            rows = [
+                row for row in self.store.results() if generation is None or row[0] < generation
+            ]
+            self._seen = (key, rows)
+        return self._seen[1]
+
+    def _donor(self, genome: Genome, rows) -> EvalResult | None:
+        usable = {
+            r.key: r
+            for _, _, r in rows
+            if r.status != "failed" and r.weights_path and Path(r.weights_path).is_file()
+        }
+        if self.cfg.cost.donor == "parent" and genome in self.lineage:
+            parent = usable.get(self.space.canonical(self.lineage[genome]))
+            if parent is not None:
+                return parent
+        candidates = [(k, r.genome, r.objectives.get("error", 1.0)) for k, r in usable.items()]
+        key = nearest_donor(self.space, genome, candidates)
+        return None if key is None else usable[key]
+
+    def prune_weights(self) -> None:
+        """Keep weight files of the front and the ``cost.keep_weights`` most recent results."""
+        keep = self.cfg.cost.keep_weights
+        if keep is None:
+            return
+        rows = [r for _, _, r in self.store.results() if r.weights_path]
+        front = set(front_summary(self.store, self.names, self.constraints)[0])
+        recent = {r.key for r in rows[-keep:]}
+        for r in rows:
+            if r.key not in front and r.key not in recent:
+                Path(r.weights_path).unlink(missing_ok=True)
 
     def submit(self, task: EvalTask) -> Future:
         return self.executor.submit(call_task, self.evaluate_fn, task)
@@ -216,6 +284,7 @@ def _generational(s: _Search) -> None:
     strategy = STRATEGIES.get(cfg.search.strategy)(
         s.space, len(s.names), 1 + len(s.constraints), cfg.search.population, cfg.search.seed
     )
+    s.lineage = strategy.lineage
     last = store.last_generation()
     committed = -1 if last is None else last.generation
     limit = cfg.search.max_evaluations
@@ -232,7 +301,7 @@ def _generational(s: _Search) -> None:
         order = list(new.values())
         if s.executor.workers > 1:
             order = longest_first(s.space, order)
-        tasks = iter([s.task(genome) for genome in order])
+        tasks = iter([s.task(genome, gen) for genome in order])
         window = s.executor.workers + s.executor.prefetch
         pending: dict[Future, EvalTask] = {}
         while True:  # keep `window` tasks in flight; commit each result as it arrives
@@ -255,6 +324,7 @@ def _generational(s: _Search) -> None:
                     {"evaluated": len(new), "failed": failed},
                 )
             )
+            s.prune_weights()
             s.report(gen, len(new), len(keys) - len(new), failed)
 
 
@@ -299,6 +369,7 @@ def _steady_state(s: _Search) -> None:
     cfg, store = s.cfg, s.store
     pop = cfg.search.population
     strategy = SteadyStateNSGA2(s.space, len(s.names), 1 + len(s.constraints), pop, cfg.search.seed)
+    s.lineage = strategy.lineage
     budget = cfg.search.max_evaluations or pop * cfg.search.generations
     done = 0
     for _, _, result in store.results():  # replay arrivals in stored order

@@ -216,3 +216,26 @@ def test_run_sh_launches_on_the_given_ranks_and_a_second_call_resumes(tmp_path):
     assert again.returncode == 0, again.stderr
     assert f"-m xnas resume {run_dir}" in again.stderr
     assert len(rows(run_dir)) == 4  # finished run: nothing re-evaluated
+
+
+def test_inheritance_and_early_stopping_under_mpi(tmp_path, config):
+    run_dir = tmp_path / "run"
+    cost = [
+        "--set=cost.inherit=true",
+        "--set=cost.inherit_epochs=1",
+        "--set=cost.extrapolate=true",
+        "--set=cost.min_epochs=2",
+        "--set=train.epochs=4",
+        "--set=search.generations=3",
+    ]
+    done = mpiexec(3, *XNAS, "search", config, *cost, "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    with RunStore.open(run_dir) as store:
+        results = [(g, r) for g, _, r in store.results()]
+    later = [r for g, r in results if g > 0]
+    assert {r.rank for _, r in results} == {1, 2}
+    assert later and all(r.donor_key and r.inherited_fraction > 0 and r.epochs == 1 for r in later)
+    gen0 = {r.key for g, r in results if g == 0}
+    assert all(r.donor_key in gen0 for g, r in results if g == 1)  # only earlier generations
+    first = [r for g, r in results if g == 0]
+    assert all(r.epochs < 4 or "first_prediction" in r.measurements["error"] for r in first)

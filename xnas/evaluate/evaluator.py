@@ -19,6 +19,9 @@ import torch
 
 from xnas.config import Config, DataConfig
 from xnas.data import DataBundle, load_dataset
+from xnas.evaluate.curves import Prediction
+from xnas.evaluate.inherit import inherit, load_weights
+from xnas.evaluate.stoprule import check
 from xnas.evaluate.task import EvalResult, EvalTask
 from xnas.evaluate.trainer import accuracy, resolve_device, train
 from xnas.objectives import OBJECTIVES, EvalContext
@@ -101,8 +104,26 @@ def evaluate(task: EvalTask) -> EvalResult:
                     values[obj.name], how[obj.name] = float(m.value), dict(m.how)
             timings[stage] = time.perf_counter() - t0
 
+        inherited = 0.0
+        if task.donor_weights:
+            t = time.perf_counter()
+            try:
+                _, inherited = inherit(model, load_weights(task.donor_weights))
+            except Exception as exc:  # pruned or unreadable donor: train from scratch, say so
+                how["inheritance"] = {"donor_unusable": f"{type(exc).__name__}: {exc}"}
+            timings["inherit"] = time.perf_counter() - t
+
         score("static")
+        predictions: list[Prediction] = []
+
+        def after_epoch(epoch: int, curve: tuple[float, ...]) -> bool:
+            stop, prediction = check(task.stop, curve, task.epochs, values)
+            if prediction is not None:
+                predictions.append(prediction)
+            return stop
+
         t = time.perf_counter()
+        stopped = False
         if task.epochs > 0:
             outcome = train(
                 model,
@@ -113,14 +134,29 @@ def evaluate(task: EvalTask) -> EvalResult:
                 seed=task.seed,
                 device=device,
                 augment=bundle.augment,
+                after_epoch=after_epoch if task.stop is not None else None,
             )
             curve, losses = outcome.curve, outcome.train_loss
+            stopped = outcome.stopped_early
             timings["images_per_s"] = outcome.images_per_s
         else:
             curve, losses = (accuracy(model, bundle.val, device),), ()
         timings["train"] = time.perf_counter() - t
         ctx.val_accuracy = curve[-1]
-        score("trained")
+        score("trained")  # on the weights it has, when stopped early
+        if predictions and "error" in values:
+            if stopped:  # the stored error is the extrapolated one, flagged as predicted
+                last = predictions[-1]
+                values["error"] = 1.0 - last.mean
+                how["error"] = {
+                    **how["error"],
+                    "method": "extrapolated",
+                    "predicted": True,
+                    "quantile": task.stop.quantile,
+                    **last.as_dict(),
+                }
+            else:  # kept to measure how good the extrapolation was
+                how["error"]["first_prediction"] = predictions[0].as_dict()
 
         weights_path = None
         if task.weights_dir and task.train.save_weights:
@@ -134,7 +170,7 @@ def evaluate(task: EvalTask) -> EvalResult:
         return EvalResult(
             key=task.key,
             genome=task.genome,
-            status="ok",
+            status="stopped" if stopped else "ok",
             objectives=values,
             measurements=how,
             curve=tuple(curve),
@@ -146,6 +182,7 @@ def evaluate(task: EvalTask) -> EvalResult:
             device=str(device),
             weights_path=weights_path,
             donor_key=task.donor_key,
+            inherited_fraction=inherited,
         )
     except Exception as exc:
         timings["total"] = time.perf_counter() - start

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from xnas.config import DataConfig, MeasureConfig, SpaceConfig, TrainConfig
+from xnas.evaluate.stoprule import StopRule
 
 Status = Literal["ok", "stopped", "failed"]
 
@@ -23,7 +24,8 @@ class EvalTask:
     epochs: int
     weights_dir: str | None = None  # where to save the trained weights (None: don't)
     donor_key: str | None = None
-    donor_weights: str | None = None
+    donor_weights: str | None = None  # state-dict file of the donor (weight inheritance)
+    stop: StopRule | None = None  # learning-curve stop rule with the driver's front snapshot
 
 
 @dataclass(frozen=True)

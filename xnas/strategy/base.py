@@ -24,6 +24,7 @@ class Strategy(ABC):
     ) -> None:
         self.space, self.n_obj, self.n_constr = space, n_obj, n_constr
         self.population, self.seed = population, seed
+        self.lineage: dict[Genome, Genome] = {}  # child -> parent, where the strategy knows it
 
     @abstractmethod
     def ask(self) -> list[Genome]: ...

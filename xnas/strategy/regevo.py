@@ -46,7 +46,9 @@ class RegularizedEvolution(Strategy):
                 len(members), size=min(self.sample_size, len(members)), replace=False
             )
             parent = self._best([members[i] for i in idx])
-            children.append(self.space.mutate(parent[0], self.rng))
+            child = self.space.mutate(parent[0], self.rng)
+            self.lineage[tuple(child)] = tuple(parent[0])
+            children.append(child)
         return children
 
     def tell(self, genomes, F, G) -> None:

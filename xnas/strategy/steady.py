@@ -41,6 +41,7 @@ class SteadyStateNSGA2:
         self.rng = np.random.default_rng(seed)
         self.pop = Population.empty()
         self.handed_out = 0
+        self.lineage: dict[Genome, Genome] = {}  # child -> first parent
         self._survival = RankAndCrowding()
         self._selection = TournamentSelection(func_comp=binary_tournament)
 
@@ -63,7 +64,9 @@ class SteadyStateNSGA2:
         )
         x = self.pop.get("X")
         child, _ = self.space.crossover(tuple(x[a]), tuple(x[b]), self.rng)
-        return self.space.repair(self.space.mutate(child, self.rng))
+        child = self.space.repair(self.space.mutate(child, self.rng))
+        self.lineage[child] = tuple(int(v) for v in x[a])
+        return child
 
     def arrive(self, genome: Genome, f: np.ndarray, g: np.ndarray) -> None:
         """Merge one evaluated genome into the population (NSGA-II survival)."""
