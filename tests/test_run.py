@@ -167,10 +167,14 @@ def test_status_export_and_a_hypervolume_that_never_drops(tmp_path, capsys):
     st = search_status(tmp_path / "r")
     assert st["front"] == front and st["generations_done"] == 3 and st["hypervolume"] == hvs[-1]
     assert main(["status", str(tmp_path / "r")]) == 0
-    assert "generations  3/3" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "generations  3/3" in out
+    assert f"0 stopped early; {len(stored(tmp_path / 'r'))} epochs trained" in out  # 1 epoch each
     assert main(["export", str(tmp_path / "r"), "-o", str(tmp_path / "all.csv")]) == 0
     table = pd.read_csv(tmp_path / "all.csv")
     assert len(table) == len(stored(tmp_path / "r")) and {"error", "params", "status"} <= set(table)
+    assert {"donor_key", "inherited_fraction", "error_predicted", "failure"} <= set(table)
+    assert table["error"].between(0, 1).all()  # the objective, not a failure message
     assert main(["status", str(tmp_path / "missing")]) == 2
 
 

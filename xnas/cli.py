@@ -186,7 +186,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     st = search_status(args.run_dir)
     print(f"generations  {st['generations_done']}/{st['generations']}")
-    print(f"evaluations  {st['evaluations']} ({st['failed']} failed)")
+    print(
+        f"evaluations  {st['evaluations']} ({st['failed']} failed, "
+        f"{st['stopped_early']} stopped early; {st['epoch_equivalents']} epochs trained)"
+    )
     print(f"objectives   {', '.join(st['objectives'])}")
     print(f"front        {len(st['front'])} architectures, hypervolume {st['hypervolume']:.6g}")
     return 0
@@ -208,7 +211,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         "train_s",
         "total_s",
         "weights_path",
-        "error",
+        "donor_key",
+        "inherited_fraction",
+        "error_predicted",
+        "failure",
     ]
     with RunStore.open(args.run_dir) as store:
         rows = list(store.results())
@@ -233,6 +239,9 @@ def cmd_export(args: argparse.Namespace) -> int:
                     r.timings.get("train", ""),
                     r.timings.get("total", ""),
                     r.weights_path or "",
+                    r.donor_key or "",
+                    r.inherited_fraction,
+                    bool(r.measurements.get("error", {}).get("predicted", False)),
                     error,
                 ]
             )

@@ -436,6 +436,8 @@ def search_status(run_dir: str | Path) -> dict:
             "generations": cfg.search.generations,
             "evaluations": store.count(),
             "failed": store.count("failed"),
+            "stopped_early": store.count("stopped"),
+            "epoch_equivalents": sum(r.epochs for *_, r in store.results()),
             "objectives": names,
             "front": front,
             "hypervolume": hv,
