@@ -152,6 +152,15 @@ class CostConfig:
 
 
 @dataclass(frozen=True)
+class EvaluatorConfig:
+    """How a genome gets its objective values: trained here, or looked up in a table."""
+
+    name: Literal["train", "tabular"] = "train"
+    table: str | None = None  # tabular: CSV with a key column and one column per objective
+    key_column: str = "arch"  # tabular: the canonical arch string (NB201 format for nb201)
+
+
+@dataclass(frozen=True)
 class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     space: SpaceConfig = field(default_factory=SpaceConfig)
@@ -164,6 +173,7 @@ class Config:
     measure: MeasureConfig = field(default_factory=MeasureConfig)
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     cost: CostConfig = field(default_factory=CostConfig)
+    evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
 
 
 # --------------------------------------------------------------------------- building

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from xnas.config import Config, build, to_dict
-from xnas.errors import ConfigError
+from xnas.errors import ConfigError, XnasError
 from xnas.evaluate import EvalResult, EvalTask, evaluate, make_task
 from xnas.evaluate.inherit import nearest_donor
 from xnas.evaluate.stoprule import StopRule
@@ -207,6 +207,8 @@ class _Search:
     def record(self, future: Future, task: EvalTask, generation: int) -> EvalResult:
         """Commit one finished evaluation (one transaction) the moment it arrives."""
         exc = future.exception()
+        if isinstance(exc, XnasError):
+            raise exc  # bad input found on a worker: stop with its one line, keep the store
         if exc is None:
             result = future.result()
         else:  # lost in transport (pickling, a worker-side import...): stored as a failure
@@ -253,6 +255,12 @@ def run_search(
             f"got {cfg.search.strategy!r}"
         )
     STRATEGIES.get(cfg.search.strategy)
+    if cfg.evaluator.name == "tabular":
+        from xnas.evaluate.tabular import TabularEvaluator, check_table
+
+        check_table(cfg.evaluator.table, cfg.evaluator.key_column, cfg.space, names)
+        if evaluate_fn is evaluate:
+            evaluate_fn = TabularEvaluator(cfg.evaluator.table, cfg.evaluator.key_column)
     with open_executor(cfg.parallel) as executor:
         if executor is None:
             return None  # an evaluator rank: its work is done

@@ -10,6 +10,7 @@ import time
 import traceback
 from collections.abc import Callable
 
+from xnas.errors import XnasError
 from xnas.evaluate import EvalResult, EvalTask
 from xnas.parallel.launch import world_rank
 
@@ -33,6 +34,8 @@ def call_task(fn: Callable[[EvalTask], EvalResult], task: EvalTask) -> EvalResul
     started = time.time()
     try:
         result = fn(task)
+    except XnasError:
+        raise  # bad input (a table without the key...): the search stops, it is no failure
     except Exception as exc:
         result = failed_result(
             task, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}", timings={}

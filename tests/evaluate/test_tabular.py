@@ -1,0 +1,113 @@
+"""`evaluator: tabular`: values come from a CSV, stored exactly; missing keys are bad input."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from xnas.config import SpaceConfig, load_config
+from xnas.errors import DataError
+from xnas.space import get_space
+from xnas.store import RunStore
+
+SPACE = get_space(SpaceConfig(name="nb201"))
+
+
+def write_table(path, keys, rng):
+    rows = []
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["params", "note", "arch", "error"])  # any column order, extra text column
+        for key in keys:
+            row = (float(rng.uniform(0.1, 1.5)), "x", key, float(rng.uniform(0.05, 0.9)))
+            rows.append(row)
+            w.writerow([repr(row[0]), row[1], row[2], repr(row[3])])
+    return {key: {"params": p, "error": e} for p, _, key, e in rows}
+
+
+@pytest.fixture(scope="module")
+def full_table(tmp_path_factory):
+    path = tmp_path_factory.mktemp("table") / "nb201.csv"
+    keys = [SPACE.canonical(g) for g in itertools.product(range(5), repeat=6)]
+    return path, write_table(path, keys, np.random.default_rng(0))
+
+
+def config(table, *extra):
+    return load_config(
+        None,
+        [
+            "space.name=nb201",
+            "search.population=16",
+            "search.generations=6",
+            "objectives=[error, params]",
+            "evaluator.name=tabular",
+            f"evaluator.table={table}",
+            *extra,
+        ],
+    )
+
+
+def test_the_store_holds_exactly_the_tables_values(tmp_path, full_table):
+    from xnas.run import run_search
+
+    path, truth = full_table
+    assert len(truth) == 15625
+    front = run_search(config(path), tmp_path / "r")
+    with RunStore.open(tmp_path / "r") as store:
+        results = [r for *_, r in store.results()]
+    assert len(results) > 40 and front
+    for r in results:
+        assert r.status == "ok" and r.objectives == truth[r.key]  # exact float equality
+        assert r.measurements["error"]["method"] == "tabular"
+
+
+def test_a_key_missing_from_the_table_stops_the_search_with_one_line(tmp_path):
+    rng = np.random.default_rng(1)
+    some = {SPACE.canonical(SPACE.sample(rng)) for _ in range(5)}
+    path = tmp_path / "partial.csv"
+    write_table(path, sorted(some), rng)
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("{}")
+    args = [f"--set={o}" for o in ("space.name=nb201", "objectives=[error, params]")]
+    run = [sys.executable, "-m", "xnas", "search", str(cfg_file), "--run-dir", str(tmp_path / "r")]
+    out = subprocess.run(
+        [*run, *args, "--set=evaluator.name=tabular", f"--set=evaluator.table={path}"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "has no row for |" in lines[0] and "5 rows" in lines[0]
+    with RunStore.open(tmp_path / "r") as store:  # the store is intact and resumable
+        assert store.count("failed") == 0
+
+
+@pytest.mark.parametrize(
+    ("objectives", "message"),
+    [("[error, flops]", "objective 'flops' is missing"), ("[error]", None)],
+)
+def test_the_table_is_checked_before_anything_is_stored(tmp_path, full_table, objectives, message):
+    from xnas.run import run_search
+
+    path, _ = full_table
+    cfg = config(path, f"objectives={objectives}", "search.generations=1")
+    if message is None:
+        assert run_search(cfg, tmp_path / "r")
+        return
+    with pytest.raises(DataError, match=message):
+        run_search(cfg, tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_table_without_its_key_column_is_named(tmp_path):
+    from xnas.run import run_search
+
+    path = tmp_path / "t.csv"
+    path.write_text("name,error\nfoo,0.1\n")
+    with pytest.raises(DataError, match="has no column 'arch'"):
+        run_search(config(path), tmp_path / "r")
