@@ -55,6 +55,7 @@ def test_cli_help_lists_subcommands_and_bad_root_exits_2(tmp_path):
         "resume",
         "status",
         "export",
+        "table",
         "plot",
         "demo",
     ):

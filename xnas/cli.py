@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from xnas import __version__
 from xnas.errors import XnasError
@@ -195,6 +196,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_table(args: argparse.Namespace) -> int:
+    """The Pareto set and the search cost as Markdown, CSV or LaTeX."""
+    from xnas.tables import cost_table, pareto_table, render
+
+    parts = []
+    for title, (headers, rows) in (
+        ("Pareto set", pareto_table(args.run_dir)),
+        ("Search cost", cost_table(args.run_dir)),
+    ):
+        body = render(headers, rows, args.format)
+        parts.append(body if args.format == "csv" else f"{title}\n\n{body}")
+    text = "\n".join(parts)
+    with _output(args.output) as out:
+        out.write(text)
+    if args.output:
+        print(f"wrote the Pareto set and search cost tables to {args.output}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Every evaluation as CSV (one row per key; pandas.read_csv-friendly)."""
     import csv
@@ -300,6 +320,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     _report(run_search(cfg, run_dir, on_generation=_print_generation), run_dir)
     print(f"pareto plot  {plot_front(run_dir)}")
+    table = Path(run_dir) / "tables.md"
+    cmd_table(argparse.Namespace(run_dir=run_dir, format="md", output=str(table)))
     shared = args.shared_data
     for overrides in (
         ["data.name=mnist", f"data.root={shared}", "data.train_size=2000", "data.val_size=500"],
@@ -361,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="progress, failures, front size and hypervolume of a run")
     p.add_argument("run_dir")
     p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("table", help="Pareto set and search cost tables (md, csv, latex)")
+    p.add_argument("run_dir")
+    p.add_argument("--format", choices=("md", "csv", "latex"), default="md")
+    p.add_argument("-o", "--output", help="file (default: standard output)")
+    p.set_defaults(handler=cmd_table)
 
     p = sub.add_parser("export", help="all evaluations of a run as CSV")
     p.add_argument("run_dir")

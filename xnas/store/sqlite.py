@@ -214,6 +214,17 @@ class RunStore:
                 ),
             )
 
+    def generations(self) -> list[GenerationState]:
+        """Every committed generation, in order."""
+        rows = self.conn.execute(
+            "SELECT generation, population, strategy_state, rng_state, counters "
+            "FROM generations ORDER BY generation"
+        ).fetchall()
+        return [
+            GenerationState(g, tuple(json.loads(p)), json.loads(s), json.loads(r), json.loads(c))
+            for g, p, s, r, c in rows
+        ]
+
     def last_generation(self) -> GenerationState | None:
         row = self.conn.execute(
             "SELECT generation, population, strategy_state, rng_state, counters "

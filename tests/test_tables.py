@@ -1,0 +1,75 @@
+"""`xnas table`: the Pareto set and the search cost from a real (tiny) run."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from tests.test_run import cfg
+from xnas.errors import ConfigError
+from xnas.tables import cost_table, pareto_table, render
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from xnas.run import run_search
+
+    run_dir = tmp_path_factory.mktemp("tables") / "r"
+    c = cfg(
+        "objectives=[error, params, energy]",
+        "cost.inherit=true",
+        "cost.inherit_epochs=1",
+        "train.epochs=2",
+    )
+    front = run_search(c, run_dir)
+    return run_dir, front
+
+
+def test_pareto_table_lists_the_front_with_every_objective_and_its_provenance(run):
+    run_dir, front = run
+    headers, rows = pareto_table(run_dir)
+    assert [r[0] for r in rows] == front
+    assert headers[:4] == ["key", "error", "params", "energy (mJ, modelled)"]
+    assert {"params", "FLOPs", "status", "donor"} <= set(headers)
+    flops = headers.index("FLOPs")
+    assert all(isinstance(r[flops], int) and r[flops] > 0 for r in rows)  # counted on a rebuild
+
+
+def test_cost_table_adds_up_the_store(run):
+    from xnas.store import RunStore
+
+    run_dir, _ = run
+    headers, (row,) = cost_table(run_dir)
+    cost = dict(zip(headers, row, strict=True))
+    with RunStore.open(run_dir) as store:
+        results = [r for *_, r in store.results()]
+    assert cost["evaluations"] == len(results)
+    assert cost["epoch-equivalents"] == sum(r.epochs for r in results)
+    assert cost["inherited"] == sum(bool(r.donor_key) for r in results) > 0
+    assert cost["reused"] == 12 - len(results)  # 3 generations x 4 asked
+    assert cost["CPU hours"] > 0 and cost["GPU hours"] == 0 and cost["wall hours"] > 0
+
+
+def test_render_formats(run):
+    headers, rows = pareto_table(run[0])
+    md = render(headers, rows, "md").splitlines()
+    assert md[0].startswith("| key | error") and len(md) == 2 + len(rows)
+    assert "\\|" in md[2]  # NB201 keys contain pipes, escaped in Markdown cells
+    parsed = list(csv.reader(io.StringIO(render(headers, rows, "csv"))))
+    assert parsed[0] == headers and [r[0] for r in parsed[1:]] == [r[0] for r in rows]
+    latex = render(headers, rows, "latex")
+    assert latex.startswith("\\begin{tabular}") and "\\toprule" in latex
+    assert "\\textasciitilde{}" in latex and "~" not in latex
+    with pytest.raises(ConfigError, match="expected one of md, csv, latex"):
+        render(headers, rows, "html")
+
+
+def test_cli_table_writes_a_file(run, tmp_path, capsys):
+    from xnas.cli import main
+
+    out = tmp_path / "t.tex"
+    assert main(["table", str(run[0]), "--format", "latex", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert text.count("\\begin{tabular}") == 2 and "Search cost" in text

@@ -1,0 +1,160 @@
+"""Paper-style tables from a run directory: the Pareto set and the cost of the search.
+
+``pareto_table`` and ``cost_table`` return (headers, rows) of plain values; ``render``
+writes them as Markdown, CSV or LaTeX (booktabs). Objective headers carry their unit and
+how they were obtained ("energy (mJ, modelled)"), so a table never passes a modelled or
+extrapolated value off as measured.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from xnas.config import Config, build
+from xnas.errors import ConfigError
+from xnas.evaluate import EvalResult
+from xnas.objectives import OBJECTIVES
+from xnas.run import constraints_of, front_summary
+from xnas.store import RunStore
+
+FORMATS = ("md", "csv", "latex")
+
+
+def objective_header(name: str, results: list[EvalResult]) -> str:
+    obj = OBJECTIVES.get(name)
+    notes = [obj.unit] if obj.unit else []
+    sources = set()
+    for r in results:
+        how = r.measurements.get(name, {})
+        sources |= {how.get("energy_source"), how.get("source"), how.get("method")}
+    if "model" in sources or "modelled" in sources:
+        notes.append("modelled")
+    if "extrapolated" in sources:
+        notes.append("some extrapolated")
+    if "tabular" in sources:
+        notes.append("from table")
+    return f"{name} ({', '.join(notes)})" if notes else name
+
+
+def _complexity(result: EvalResult, cfg: Config) -> tuple[int | str, int | str]:
+    """params and FLOPs of a front member: stored objectives, else counted on a rebuild."""
+    params, flops = result.objectives.get("params"), result.objectives.get("flops")
+    if params is not None and flops is not None:
+        return int(params), int(flops)
+    try:
+        from xnas.evaluate.evaluator import cached_dataset
+        from xnas.objectives import count_flops, count_params
+        from xnas.space import get_space
+
+        bundle = cached_dataset(cfg.data)
+        model = get_space(cfg.space).build(result.genome, bundle.input_shape, bundle.num_classes)
+        return count_params(model), count_flops(model, bundle.input_shape)
+    except Exception:  # data not at hand (a tabular run): leave the cells empty
+        return params if params is not None else "", flops if flops is not None else ""
+
+
+def pareto_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
+    with RunStore.open(run_dir) as store:
+        cfg = build(Config, store.meta("config"))
+        names = [o.name for o in cfg.objectives]
+        keys, _ = front_summary(store, names, constraints_of(cfg))
+        results = [store.get(k) for k in keys]
+    headers = ["key", *(objective_header(n, results) for n in names)]
+    headers += ["params", "FLOPs", "status", "epochs", "donor"]
+    rows = []
+    for r in results:
+        params, flops = _complexity(r, cfg)
+        rows.append(
+            [
+                r.key,
+                *(r.objectives.get(n, "") for n in names),
+                params,
+                flops,
+                r.status,
+                r.epochs,
+                r.donor_key or "",
+            ]
+        )
+    return headers, rows
+
+
+def cost_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
+    """One row: what the search cost (device hours split by the device that evaluated)."""
+    with RunStore.open(run_dir) as store:
+        results = [r for *_, r in store.results()]
+        generations = store.generations()
+    asked = sum(len(g.population) for g in generations)
+    evaluated_in_gens = sum(g.counters.get("evaluated", 0) for g in generations)
+    steady = any(g.strategy_state.get("mode") == "steady_state" for g in generations)
+    seconds = {"cpu": 0.0, "gpu": 0.0}
+    for r in results:
+        seconds["gpu" if r.device.startswith("cuda") else "cpu"] += r.timings.get("total", 0.0)
+    starts = [r.timings["started_at"] for r in results if "started_at" in r.timings]
+    ends = [r.timings["finished_at"] for r in results if "finished_at" in r.timings]
+    headers = [
+        "evaluations",
+        "reused",
+        "failed",
+        "stopped early",
+        "inherited",
+        "epoch-equivalents",
+        "CPU hours",
+        "GPU hours",
+        "wall hours",
+    ]
+    row = [
+        len(results),
+        0 if steady else max(0, asked - evaluated_in_gens),
+        sum(r.status == "failed" for r in results),
+        sum(r.status == "stopped" for r in results),
+        sum(bool(r.donor_key) for r in results),
+        sum(r.epochs for r in results),
+        round(seconds["cpu"] / 3600, 4),
+        round(seconds["gpu"] / 3600, 4),
+        round((max(ends) - min(starts)) / 3600, 4) if starts and ends else "",
+    ]
+    return headers, [row]
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def render(headers: list[str], rows: list[list], fmt: str = "md") -> str:
+    if fmt not in FORMATS:
+        raise ConfigError(f"table format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(rows)
+        return out.getvalue()
+    cells = [[_cell(v) for v in row] for row in rows]
+    if fmt == "md":
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += ["| " + " | ".join(c.replace("|", r"\|") for c in row) + " |" for row in cells]
+        return "\n".join(lines) + "\n"
+    esc = str.maketrans(
+        {
+            "&": r"\&",
+            "%": r"\%",
+            "_": r"\_",
+            "#": r"\#",
+            "~": r"\textasciitilde{}",
+            "|": r"\textbar{}",
+        }
+    )
+    lines = [
+        r"\begin{tabular}{" + "l" * len(headers) + "}",
+        r"\toprule",
+        " & ".join(h.translate(esc) for h in headers) + r" \\",
+        r"\midrule",
+        *(" & ".join(c.translate(esc) for c in row) + r" \\" for row in cells),
+        r"\bottomrule",
+        r"\end{tabular}",
+    ]
+    return "\n".join(lines) + "\n"
