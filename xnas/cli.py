@@ -216,8 +216,16 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Every evaluation as CSV (one row per key; pandas.read_csv-friendly)."""
+    """Every evaluation as CSV (one row per key; pandas.read_csv-friendly), or with
+    --arch one trained network as TorchScript/ONNX."""
     import csv
+
+    if args.arch:
+        from xnas.export import export_network
+
+        path = export_network(args.run_dir, args.arch, args.format, args.output)
+        print(f"wrote {args.format} network {path}")
+        return 0
 
     from xnas.store import RunStore
 
@@ -390,9 +398,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="file (default: standard output)")
     p.set_defaults(handler=cmd_table)
 
-    p = sub.add_parser("export", help="all evaluations of a run as CSV")
+    p = sub.add_parser(
+        "export", help="all evaluations as CSV, or a trained network (--arch) as TorchScript/ONNX"
+    )
     p.add_argument("run_dir")
-    p.add_argument("-o", "--output", help="CSV file (default: standard output)")
+    p.add_argument("--arch", help="key of a stored architecture: export its trained network")
+    p.add_argument("--format", choices=("torchscript", "onnx"), default="torchscript")
+    p.add_argument("-o", "--output", help="output file (CSV default: standard output)")
     p.set_defaults(handler=cmd_export)
 
     p = sub.add_parser("demo", help="run a small real search and plot its Pareto front")
