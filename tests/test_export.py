@@ -46,6 +46,7 @@ def test_torchscript_gives_the_trained_networks_outputs(run, tmp_path, capsys):
 
 def test_onnx_export_is_a_valid_model_with_a_batch_axis(run, tmp_path):
     import onnx  # in the dev extras: make test installs it
+
     run_dir, key = run
     assert main(["export", str(run_dir), "--arch", key, "--format", "onnx"]) == 0
     (path,) = (run_dir / "export").glob("*.onnx")

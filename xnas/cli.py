@@ -175,9 +175,13 @@ def _print_generation(s) -> None:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from xnas.viz import plot_front
+    """Every figure of a run (PNG and PDF) into RUN_DIR/plots or --output."""
+    from xnas.plots import plot_all
 
-    print(f"pareto plot  {plot_front(args.run_dir, args.output)}")
+    paths = plot_all(args.run_dir, args.output)
+    print(f"plots        {len(paths)} files in {paths[0].parent}")
+    for path in paths:
+        print(f"  {path.name}")
     return 0
 
 
@@ -328,6 +332,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     _report(run_search(cfg, run_dir, on_generation=_print_generation), run_dir)
     print(f"pareto plot  {plot_front(run_dir)}")
+    from xnas.plots import plot_all
+
+    print(f"all plots    {plot_all(run_dir)[0].parent} (PNG and PDF)")
     table = Path(run_dir) / "tables.md"
     cmd_table(argparse.Namespace(run_dir=run_dir, format="md", output=str(table)))
     shared = args.shared_data
@@ -383,9 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="run directory of an earlier xnas search")
     p.set_defaults(handler=cmd_resume)
 
-    p = sub.add_parser("plot", help="Pareto-front plot of a run directory (PNG)")
+    p = sub.add_parser("plot", help="all figures of a run: fronts, hypervolume, curves, cells")
     p.add_argument("run_dir")
-    p.add_argument("-o", "--output", help="PNG path (default RUN_DIR/pareto.png)")
+    p.add_argument("-o", "--output", help="folder (default RUN_DIR/plots)")
     p.set_defaults(handler=cmd_plot)
 
     p = sub.add_parser("status", help="progress, failures, front size and hypervolume of a run")

@@ -1,0 +1,180 @@
+"""Every figure of a run directory (``xnas plot RUN_DIR``), as PNG and PDF.
+
+- ``pareto``: the front for every pair of objectives over all evaluations (a scatter
+  matrix of the pairs when there are three or more objectives);
+- ``parallel``: parallel coordinates of the front, each objective scaled so lower is better;
+- ``hypervolume``: hypervolume (the run's fixed reference point) against evaluations and
+  against wall time;
+- ``curves``: learning curves, stopped runs marked where they stopped, with their
+  extrapolated final accuracy and band;
+- ``cells_<tag>``: the cells of the knee point and of the best member for each objective.
+
+Axis labels carry units and how values were obtained (``viz._axis_label``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from xnas.config import Config, build  # noqa: E402
+from xnas.evaluate import EvalResult  # noqa: E402
+from xnas.run import constraints_of, front_summary, objective_rows  # noqa: E402
+from xnas.store import RunStore  # noqa: E402
+from xnas.viz import _axis_label, draw_genotype, plot_front  # noqa: E402
+
+FORMATS = ("png", "pdf")
+
+
+def _save(fig, out: Path, name: str, formats) -> list[Path]:
+    paths = []
+    for fmt in formats:
+        path = out / f"{name}.{fmt}"
+        fig.savefig(path, dpi=110)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def plot_all(run_dir: str | Path, out_dir: str | Path | None = None, formats=FORMATS) -> list[Path]:
+    run_dir = Path(run_dir)
+    out = Path(out_dir) if out_dir else run_dir / "plots"
+    out.mkdir(parents=True, exist_ok=True)
+    with RunStore.open(run_dir) as store:
+        cfg = build(Config, store.meta("config"))
+        names = [o.name for o in cfg.objectives]
+        constraints = constraints_of(cfg)
+        rows = list(store.results())
+        front_keys, _ = front_summary(store, names, constraints)
+        reference = np.array(json.loads(store.meta("hv_reference")))
+    ok = [r for _, _, r in rows if r.status != "failed"]
+    front = [r for r in ok if r.key in set(front_keys)]
+    how = {n: next((r.measurements.get(n) for r in ok if n in r.measurements), None) for n in names}
+    paths = []
+    for fmt in formats:
+        paths.append(plot_front(run_dir, out / f"pareto.{fmt}"))
+    paths += _parallel(front, names, how, out, formats)
+    paths += _hypervolume(rows, names, constraints, reference, out, formats)
+    paths += _curves(ok, set(front_keys), out, formats)
+    paths += _cells(cfg, front, names, out)
+    return paths
+
+
+def _parallel(front: list[EvalResult], names, how, out: Path, formats) -> list[Path]:
+    fig, ax = plt.subplots(figsize=(1.8 + 2.2 * len(names), 4.2))
+    if front:
+        F = objective_rows(front, names, [])[0]
+        lo, hi = F.min(axis=0), F.max(axis=0)
+        scaled = (F - lo) / np.where(hi > lo, hi - lo, 1.0)
+        for row, r in zip(scaled, front, strict=True):
+            ax.plot(range(len(names)), row, marker="o", alpha=0.8, label=r.key[:40])
+        for i, n in enumerate(names):
+            raw = [r.objectives[n] for r in front]
+            ax.annotate(f"{min(raw):.3g}..{max(raw):.3g}", (i, -0.08), ha="center", fontsize=7)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels([_axis_label(n, how[n]) for n in names], fontsize=7, rotation=10)
+    ax.set_ylabel("scaled within the front (0 = best)")
+    ax.set_ylim(-0.12, 1.05)
+    ax.set_title(f"parallel coordinates of the Pareto front ({len(front)} architectures)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, out, "parallel", formats)
+
+
+def hypervolume_trace(rows, names, constraints, reference) -> tuple[list[int], list[float]]:
+    """Hypervolume of the feasible front after each arrival (stored order)."""
+    from pymoo.indicators.hv import HV
+
+    hv = HV(ref_point=reference)
+    points = np.unique(np.linspace(1, len(rows), min(len(rows), 200)).astype(int))
+    values = []
+    for n in points:
+        ok = [r for _, v, r in rows[:n] if r.status != "failed" and v == 0]
+        values.append(float(hv(objective_rows(ok, names, constraints)[0])) if ok else 0.0)
+    return [int(p) for p in points], values
+
+
+def _hypervolume(rows, names, constraints, reference, out: Path, formats) -> list[Path]:
+    counts, values = hypervolume_trace(rows, names, constraints, reference)
+    start = min((r.timings.get("started_at", np.inf) for _, _, r in rows), default=0.0)
+    wall = [rows[n - 1][2].timings.get("finished_at", np.nan) - start for n in counts]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    a.step(counts, values, where="post")
+    a.set_xlabel("evaluations")
+    b.step(np.array(wall) / 60, values, where="post")
+    b.set_xlabel("wall time (min, from the first evaluation's start)")
+    for ax in (a, b):
+        ax.set_ylabel(f"hypervolume (ref. {np.round(reference, 4).tolist()})", fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, out, "hypervolume", formats)
+
+
+def _curves(ok: list[EvalResult], front: set[str], out: Path, formats) -> list[Path]:
+    fig, ax = plt.subplots(figsize=(7, 4.4))
+    for i, r in enumerate(ok):
+        if not r.curve:
+            continue
+        epochs = np.arange(1, len(r.curve) + 1)
+        if r.status == "stopped":
+            pred = r.measurements.get("error", {})
+            ax.plot(epochs, r.curve, color="#ff7f0e", alpha=0.7, lw=1)
+            ax.plot(epochs[-1], r.curve[-1], "x", color="#ff7f0e")
+            if "target_epoch" in pred:
+                # spread the bands a little along x so they stay apart
+                t = pred["target_epoch"] + 0.04 * (i % 9)
+                m = pred["predicted_final_accuracy"]
+                ax.plot([epochs[-1], t], [r.curve[-1], m], ls=":", color="#ff7f0e", lw=1)
+                ax.errorbar(
+                    t,
+                    m,
+                    yerr=[[m - pred["band"][0]], [pred["band"][1] - m]],
+                    fmt="o",
+                    color="#ff7f0e",
+                    ms=3,
+                    capsize=2,
+                )
+        else:
+            colour, width = ("#d62728", 1.6) if r.key in front else ("#999999", 0.8)
+            ax.plot(epochs, r.curve, color=colour, lw=width, alpha=0.8)
+    ax.plot([], [], color="#999999", label="trained to the end")
+    ax.plot([], [], color="#d62728", label="on the front")
+    ax.plot([], [], "x:", color="#ff7f0e", label="stopped early -> extrapolated (band)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation accuracy (measured; dotted: extrapolated)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _save(fig, out, "curves", formats)
+
+
+def chosen_members(front: list[EvalResult], names) -> dict[str, EvalResult]:
+    """The knee (closest to the ideal point after scaling each objective to [0, 1]) and the
+    best member for each objective."""
+    if not front:
+        return {}
+    F = objective_rows(front, names, [])[0]
+    lo, hi = F.min(axis=0), F.max(axis=0)
+    scaled = (F - lo) / np.where(hi > lo, hi - lo, 1.0)
+    chosen = {"knee": front[int(np.argmin(np.linalg.norm(scaled, axis=1)))]}
+    for i, n in enumerate(names):
+        chosen[f"best_{n}"] = front[int(np.argmin(F[:, i]))]
+    return chosen
+
+
+def _cells(cfg: Config, front, names, out: Path) -> list[Path]:
+    from xnas.space import get_space
+
+    space = get_space(cfg.space)
+    paths = []
+    for tag, r in chosen_members(front, names).items():
+        values = ", ".join(f"{n} {r.objectives[n]:.4g}" for n in names)
+        title = f"{tag}: {values}\n{r.key}"
+        paths.append(draw_genotype(space.decode(r.genome), out / f"cells_{tag}.png", title))
+    return paths
