@@ -316,3 +316,20 @@ def test_parent_donors_follow_the_strategys_lineage(tmp_path):
     assert children and len(children) == len(rows) - 4  # all but the random first generation
     for r in children:
         assert r.donor_key == space.canonical(strategy.lineage[r.genome])
+
+
+def test_recorded_objectives_are_measured_but_not_searched_on(tmp_path):
+    """XNAS's single-objective baseline: error only, introspection recorded."""
+    from xnas.run import run_search
+
+    c = cfg("objectives=[error, {name: introspection, optimize: false}]")
+    front = run_search(c, tmp_path / "r")
+    rows = [r for _, _, r in _rows(tmp_path / "r")]
+    assert all(r.objectives["introspection"] >= 0 for r in rows)
+    assert any(r.objectives["introspection"] > 0 for r in rows)
+    best = min(r.objectives["error"] for r in rows)
+    assert {r.objectives["error"] for r in rows if r.key in front} == {best}
+    from xnas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="expected at least one"):
+        run_search(cfg("objectives=[{name: error, optimize: false}]"), tmp_path / "r2")

@@ -109,6 +109,7 @@ class MeasureConfig:
 class ObjectiveConfig:
     name: str
     constraint: str | None = None  # e.g. "<= 5" for latency in ms
+    optimize: bool = True  # false: measured and stored for every genome, not searched on
 
 
 @dataclass(frozen=True)

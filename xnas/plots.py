@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 
 from xnas.config import Config, build  # noqa: E402
 from xnas.evaluate import EvalResult  # noqa: E402
-from xnas.run import constraints_of, front_summary, objective_rows  # noqa: E402
+from xnas.run import constraints_of, front_summary, objective_rows, search_objectives  # noqa: E402
 from xnas.store import RunStore  # noqa: E402
 from xnas.viz import _axis_label, draw_genotype, plot_front  # noqa: E402
 
@@ -48,7 +48,7 @@ def plot_all(run_dir: str | Path, out_dir: str | Path | None = None, formats=FOR
     out.mkdir(parents=True, exist_ok=True)
     with RunStore.open(run_dir) as store:
         cfg = build(Config, store.meta("config"))
-        names = [o.name for o in cfg.objectives]
+        names = search_objectives(cfg)
         constraints = constraints_of(cfg)
         rows = list(store.results())
         front_keys, _ = front_summary(store, names, constraints)

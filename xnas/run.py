@@ -86,6 +86,14 @@ def front_summary(
     return [rows[i].key for i in order], float(HV(ref_point=ref)(F[order]))
 
 
+def search_objectives(cfg: Config) -> list[str]:
+    """The objectives the search optimises (``optimize: false`` ones are only recorded)."""
+    names = [o.name for o in cfg.objectives if o.optimize]
+    if not names:
+        raise ConfigError("objectives: every objective has optimize: false; expected at least one")
+    return names
+
+
 def constraints_of(cfg: Config) -> list[Constraint]:
     out = []
     for i, obj in enumerate(cfg.objectives):
@@ -247,7 +255,7 @@ def run_search(
     assert cfg is not None
     # validate everything before a new store is created: bad input leaves nothing behind
     space = get_space(cfg.space)
-    names = [o.name for o in cfg.objectives]
+    names = search_objectives(cfg)
     constraints = constraints_of(cfg)
     if cfg.search.mode == "steady_state" and cfg.search.strategy not in STEADY_STATE:
         raise ConfigError(
@@ -435,7 +443,7 @@ def search_status(run_dir: str | Path) -> dict:
     """Progress, failures, front and hypervolume of a run directory (read-only)."""
     with RunStore.open(run_dir) as store:
         cfg = build(Config, store.meta("config"))
-        names = [o.name for o in cfg.objectives]
+        names = search_objectives(cfg)
         constraints = constraints_of(cfg)
         last = store.last_generation()
         front, hv = front_summary(store, names, constraints)

@@ -16,7 +16,7 @@ from xnas.config import Config, build
 from xnas.errors import ConfigError
 from xnas.evaluate import EvalResult
 from xnas.objectives import OBJECTIVES
-from xnas.run import constraints_of, front_summary
+from xnas.run import constraints_of, front_summary, search_objectives
 from xnas.store import RunStore
 
 FORMATS = ("md", "csv", "latex")
@@ -58,8 +58,8 @@ def _complexity(result: EvalResult, cfg: Config) -> tuple[int | str, int | str]:
 def pareto_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
     with RunStore.open(run_dir) as store:
         cfg = build(Config, store.meta("config"))
-        names = [o.name for o in cfg.objectives]
-        keys, _ = front_summary(store, names, constraints_of(cfg))
+        keys, _ = front_summary(store, search_objectives(cfg), constraints_of(cfg))
+        names = [o.name for o in cfg.objectives]  # recorded ones too
         results = [store.get(k) for k in keys]
     headers = ["key", *(objective_header(n, results) for n in names)]
     headers += ["params", "FLOPs", "status", "epochs", "donor"]

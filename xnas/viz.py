@@ -169,12 +169,12 @@ def plot_front(run_dir: str | Path, path: str | Path | None = None) -> Path:
     import itertools
 
     from xnas.config import Config, build
-    from xnas.run import constraints_of, front_summary
+    from xnas.run import constraints_of, front_summary, search_objectives
     from xnas.store import RunStore
 
     with RunStore.open(run_dir) as store:
         cfg = build(Config, store.meta("config"))
-        names = [o.name for o in cfg.objectives]
+        names = search_objectives(cfg)
         ok = [r for _, v, r in store.results() if r.status != "failed"]
         front = set(front_summary(store, names, constraints_of(cfg))[0])
     pairs = list(itertools.combinations(names, 2))[:6] or [(names[0], names[0])]

@@ -130,3 +130,26 @@ for _name in ("nsga2", "nsga3", "spea2", "smsemoa"):
     STRATEGIES.register(_name)(
         type(f"{_name.upper()}Strategy", (PymooStrategy,), {"algorithm_name": _name})
     )
+
+
+@STRATEGIES.register("nsga2-sbx")
+class NSGA2SBXStrategy(PymooStrategy):
+    """NSGA-II with pymoo's integer operators, as XNAS ran it: integer random sampling,
+    simulated binary crossover (p 0.9, eta 15) and polynomial mutation (eta 20) on the
+    genome's integers with rounding repair, instead of the space's own unit operators."""
+
+    algorithm_name = "nsga2"
+
+    def __init__(self, space, n_obj, n_constr, population, seed) -> None:
+        from pymoo.operators.crossover.sbx import SBX
+        from pymoo.operators.mutation.pm import PM
+        from pymoo.operators.repair.rounding import RoundingRepair
+        from pymoo.operators.sampling.rnd import IntegerRandomSampling
+
+        operators = {
+            "sampling": IntegerRandomSampling(),
+            "crossover": SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
+            "mutation": PM(eta=20, vtype=float, repair=RoundingRepair()),
+            "eliminate_duplicates": True,
+        }
+        super().__init__(space, n_obj, n_constr, population, seed, operators=operators)
