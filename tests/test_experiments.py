@@ -1,0 +1,36 @@
+"""Every experiment folder holds a valid config and an executable run.sh."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import REPO
+from xnas.config import load_config
+from xnas.run import constraints_of, search_objectives
+from xnas.space import get_space
+from xnas.strategy import STRATEGIES
+
+TASKS = sorted(p.name for p in (REPO / "experiments").iterdir() if p.is_dir())
+
+
+def test_the_study_is_complete():
+    for data in ("lines", "digits", "mnist", "cifar10"):
+        assert {f"xnas-{data}-so", f"xnas-{data}-mo", f"four-{data}"} <= set(TASKS)
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_config_and_launcher(task):
+    folder = REPO / "experiments" / task
+    cfg = load_config(folder / "config.yaml")
+    get_space(cfg.space)
+    STRATEGIES.get(cfg.search.strategy)
+    assert search_objectives(cfg) and constraints_of(cfg) is not None
+    assert os.access(folder / "run.sh", os.X_OK)
+    assert "launch.sh" in (folder / "run.sh").read_text()
+    if task.startswith("xnas-"):
+        assert cfg.search.population == 64 and cfg.space.name == "nb201"
+        assert cfg.search.strategy == "nsga2-sbx"
+        assert [o.name for o in cfg.objectives] == ["error", "introspection"]
+        assert cfg.objectives[1].optimize == task.endswith("-mo")
