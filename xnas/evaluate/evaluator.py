@@ -22,7 +22,7 @@ from xnas.data import DataBundle, load_dataset
 from xnas.evaluate.curves import Prediction
 from xnas.evaluate.inherit import inherit, load_weights
 from xnas.evaluate.stoprule import check
-from xnas.evaluate.task import EvalResult, EvalTask
+from xnas.evaluate.task import EvalResult, EvalTask, failed_result
 from xnas.evaluate.trainer import accuracy, resolve_device, train
 from xnas.objectives import OBJECTIVES, EvalContext
 from xnas.space import Genome, SearchSpace, get_space
@@ -186,16 +186,11 @@ def evaluate(task: EvalTask) -> EvalResult:
         )
     except Exception as exc:
         timings["total"] = time.perf_counter() - start
-        return EvalResult(
-            key=task.key,
-            genome=task.genome,
-            status="failed",
-            objectives={},
-            measurements={},
+        return failed_result(
+            task,
+            f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
             timings=timings,
-            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}",
             rank=_rank(),
             host=socket.gethostname(),
             device=str(device) if device is not None else "",
-            donor_key=task.donor_key,
         )

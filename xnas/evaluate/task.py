@@ -46,3 +46,17 @@ class EvalResult:
     weights_path: str | None = None
     donor_key: str | None = None
     inherited_fraction: float = 0.0
+
+
+def failed_result(task: EvalTask, error: str, **fields: Any) -> EvalResult:
+    """The stored form of an evaluation that went wrong: reason + traceback, no values."""
+    return EvalResult(
+        key=task.key,
+        genome=task.genome,
+        status="failed",
+        objectives={},
+        measurements={},
+        error=error,
+        donor_key=task.donor_key,
+        **fields,
+    )

@@ -12,20 +12,8 @@ from collections.abc import Callable
 
 from xnas.errors import XnasError
 from xnas.evaluate import EvalResult, EvalTask
+from xnas.evaluate.task import failed_result
 from xnas.parallel.launch import world_rank
-
-
-def failed_result(task: EvalTask, error: str, **fields) -> EvalResult:
-    return EvalResult(
-        key=task.key,
-        genome=task.genome,
-        status="failed",
-        objectives={},
-        measurements={},
-        error=error,
-        donor_key=task.donor_key,
-        **fields,
-    )
 
 
 def call_task(fn: Callable[[EvalTask], EvalResult], task: EvalTask) -> EvalResult:

@@ -52,6 +52,18 @@ class SpaceMutation(Mutation):
         return np.array([self.space.mutate(tuple(x), random_state) for x in X], dtype=int)
 
 
+def integer_problem(space: SearchSpace, n_obj: int, n_constr: int) -> Problem:
+    """The search as pymoo sees it: the space's integer bounds, at least one constraint."""
+    return Problem(
+        n_var=space.n_var,
+        n_obj=n_obj,
+        n_ieq_constr=max(1, n_constr),
+        xl=space.lower,
+        xu=space.upper,
+        vtype=int,
+    )
+
+
 def space_operators(space: SearchSpace) -> dict:
     return {
         "sampling": SpaceSampling(space),
@@ -93,14 +105,7 @@ class PymooStrategy(Strategy):
         self, space, n_obj, n_constr, population, seed, *, problem=None, operators=None
     ) -> None:
         super().__init__(space, n_obj, n_constr, population, seed)
-        self.problem = problem or Problem(
-            n_var=space.n_var,
-            n_obj=n_obj,
-            n_ieq_constr=max(1, n_constr),
-            xl=space.lower,
-            xu=space.upper,
-            vtype=int,
-        )
+        self.problem = problem or integer_problem(space, n_obj, n_constr)
         ops = operators if operators is not None else space_operators(space)
         self.algorithm = make_algorithm(self.algorithm_name, population, n_obj, ops)
         self.algorithm.setup(

@@ -17,12 +17,12 @@ import numpy as np
 from pymoo.algorithms.moo.nsga2 import binary_tournament
 from pymoo.core.evaluator import Evaluator
 from pymoo.core.population import Population
-from pymoo.core.problem import Problem
 from pymoo.operators.selection.tournament import TournamentSelection
 from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
 from pymoo.problems.static import StaticProblem
 
 from xnas.space import Genome, SearchSpace
+from xnas.strategy.nsga2 import integer_problem
 
 
 class SteadyStateNSGA2:
@@ -30,14 +30,7 @@ class SteadyStateNSGA2:
         self, space: SearchSpace, n_obj: int, n_constr: int, population: int, seed: int
     ) -> None:
         self.space, self.population = space, population
-        self.problem = Problem(
-            n_var=space.n_var,
-            n_obj=n_obj,
-            n_ieq_constr=max(1, n_constr),
-            xl=space.lower,
-            xu=space.upper,
-            vtype=int,
-        )
+        self.problem = integer_problem(space, n_obj, n_constr)
         self.rng = np.random.default_rng(seed)
         self.pop = Population.empty()
         self.handed_out = 0
