@@ -107,9 +107,10 @@ def idle_child(poll_interval: str) -> None:
         print(json.dumps({"cpu_per_wall": round(rate, 4), "round_trip_ms": round(1e3 * trip, 2)}))
 
 
-def idle_job(poll_interval: float) -> dict:
+def mpiexec(ranks: int, *args: str) -> str:
+    """This script under ``mpiexec -n RANKS`` with ``args``; its standard output."""
     done = subprocess.run(
-        [str(MPIEXEC), "-n", "3", sys.executable, __file__, "--idle", str(poll_interval)],
+        [str(MPIEXEC), "-n", str(ranks), sys.executable, __file__, *args],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -117,21 +118,16 @@ def idle_job(poll_interval: float) -> dict:
     )
     if done.returncode != 0:
         raise SystemExit(f"mpiexec job failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout
+
+
+def idle_job(poll_interval: float) -> dict:
+    return json.loads(mpiexec(3, "--idle", str(poll_interval)).strip().splitlines()[-1])
 
 
 def job(ranks: int, varied: bool, *overrides: str) -> dict:
     run_dir = tempfile.mkdtemp(prefix="bench-mpi-") + "/run"
-    cmd = [str(MPIEXEC), "-n", str(ranks), sys.executable, __file__, "--child", run_dir]
-    done = subprocess.run(
-        [*cmd, "1" if varied else "0", *overrides],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"mpiexec job failed:\n{done.stderr}")
+    mpiexec(ranks, "--child", run_dir, "1" if varied else "0", *overrides)
     return analyse(run_dir, ranks - 1)
 
 

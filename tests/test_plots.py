@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -48,7 +46,7 @@ def test_hypervolume_trace_never_drops_and_ends_at_the_runs_value(run):
         names = [o.name for o in c.objectives]
         rows = list(store.results())
         _, hv = front_summary(store, names, constraints_of(c))
-        ref = np.array(json.loads(store.meta("hv_reference")))
+        ref = np.array(store.meta("hv_reference"))
     counts, values = hypervolume_trace(rows, names, [], ref)
     assert counts[-1] == len(rows) and values == sorted(values)
     assert values[-1] == pytest.approx(hv)

@@ -14,7 +14,6 @@ Axis labels carry units and how values were obtained (``viz._axis_label``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -52,7 +51,7 @@ def plot_all(run_dir: str | Path, out_dir: str | Path | None = None, formats=FOR
         constraints = constraints_of(cfg)
         rows = list(store.results())
         front_keys, _ = front_summary(store, names, constraints)
-        reference = np.array(json.loads(store.meta("hv_reference")))
+        reference = np.array(store.meta("hv_reference"))
     ok = [r for _, _, r in rows if r.status != "failed"]
     front = [r for r in ok if r.key in set(front_keys)]
     how = {n: next((r.measurements.get(n) for r in ok if n in r.measurements), None) for n in names}
@@ -66,13 +65,16 @@ def plot_all(run_dir: str | Path, out_dir: str | Path | None = None, formats=FOR
     return paths
 
 
+def _scaled(F: np.ndarray) -> np.ndarray:
+    """Each column to [0, 1] within ``F`` (0 = best in minimisation form)."""
+    lo, hi = F.min(axis=0), F.max(axis=0)
+    return (F - lo) / np.where(hi > lo, hi - lo, 1.0)
+
+
 def _parallel(front: list[EvalResult], names, how, out: Path, formats) -> list[Path]:
     fig, ax = plt.subplots(figsize=(1.8 + 2.2 * len(names), 4.2))
     if front:
-        F = objective_rows(front, names, [])[0]
-        lo, hi = F.min(axis=0), F.max(axis=0)
-        scaled = (F - lo) / np.where(hi > lo, hi - lo, 1.0)
-        for row, r in zip(scaled, front, strict=True):
+        for row, r in zip(_scaled(objective_rows(front, names, [])[0]), front, strict=True):
             ax.plot(range(len(names)), row, marker="o", alpha=0.8, label=r.key[:40])
         for i, n in enumerate(names):
             raw = [r.objectives[n] for r in front]
@@ -160,9 +162,7 @@ def chosen_members(front: list[EvalResult], names) -> dict[str, EvalResult]:
     if not front:
         return {}
     F = objective_rows(front, names, [])[0]
-    lo, hi = F.min(axis=0), F.max(axis=0)
-    scaled = (F - lo) / np.where(hi > lo, hi - lo, 1.0)
-    chosen = {"knee": front[int(np.argmin(np.linalg.norm(scaled, axis=1)))]}
+    chosen = {"knee": front[int(np.argmin(np.linalg.norm(_scaled(F), axis=1)))]}
     for i, n in enumerate(names):
         chosen[f"best_{n}"] = front[int(np.argmin(F[:, i]))]
     return chosen

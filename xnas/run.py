@@ -70,10 +70,8 @@ def front_summary(
     feasible value seen when it is first needed; it is then fixed in the store's meta.
     """
     from pymoo.indicators.hv import HV
-    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-    rows = [r for _, v, r in store.results() if r.status != "failed" and v == 0]
-    F = objective_rows(rows, names, constraints)[0] if rows else np.ones((0, len(names)))
+    rows, F, idx = feasible_front(store.results(), names, constraints)
     worst = F.max(axis=0) if rows else np.ones(len(names))
     ref = [
         NATURAL_REFERENCE.get(n, 1.1 * abs(w) + 1e-12) for n, w in zip(names, worst, strict=True)
@@ -81,9 +79,20 @@ def front_summary(
     ref = np.array(store.set_meta_once("hv_reference", ref))
     if not rows:
         return [], 0.0
-    idx = NonDominatedSorting().do(F, only_non_dominated_front=True)
     order = sorted(idx, key=lambda i: rows[i].key)
     return [rows[i].key for i in order], float(HV(ref_point=ref)(F[order]))
+
+
+def feasible_front(rows, names: list[str], constraints: list[Constraint]):
+    """(feasible results, their minimisation-form rows F, indices of the non-dominated ones)
+    from store rows ``(generation, violation, result)``."""
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    ok = [r for _, v, r in rows if r.status != "failed" and v == 0]
+    if not ok:
+        return ok, np.ones((0, len(names))), []
+    F = objective_rows(ok, names, constraints)[0]
+    return ok, F, list(NonDominatedSorting().do(F, only_non_dominated_front=True))
 
 
 def search_objectives(cfg: Config) -> list[str]:
@@ -141,7 +150,7 @@ class _Search:
     on_generation: Callable[[GenerationSummary], None] | None
 
     lineage: dict[Genome, Genome] = field(default_factory=dict)  # the strategy's, if known
-    _seen: tuple = ()  # (cache key, rows visible to new tasks)
+    _seen: tuple = ()  # (cache key, rows visible to new tasks, their front)
 
     def task(self, genome: Genome, generation: int | None = None) -> EvalTask:
         """The task for ``genome`` with its donor and stop rule, from the results of
@@ -151,7 +160,7 @@ class _Search:
         task = make_task(self.cfg, self.space, genome, weights_dir=str(self.store.weights_dir))
         if not (cost.inherit or (cost.extrapolate and "error" in self.names)):
             return task
-        rows = self._visible(generation)
+        rows, front = self._snapshot(generation)
         if cost.inherit:
             donor = self._donor(genome, rows)
             if donor is not None:
@@ -162,26 +171,20 @@ class _Search:
                     epochs=cost.inherit_epochs or task.epochs,
                 )
         if cost.extrapolate and "error" in self.names:
-            ok = [r for _, v, r in rows if r.status != "failed" and v == 0]
-            front: tuple = ()
-            if ok:
-                from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
-
-                F = objective_rows(ok, self.names, self.constraints)[0]
-                idx = NonDominatedSorting().do(F, only_non_dominated_front=True)
-                front = tuple(tuple(float(v) for v in F[i]) for i in sorted(idx))
             rule = StopRule(tuple(self.names), front, cost.min_epochs, cost.band_quantile)
             task = replace(task, stop=rule)
         return task
 
-    def _visible(self, generation: int | None) -> list[tuple[int, float, EvalResult]]:
+    def _snapshot(self, generation: int | None) -> tuple[list, tuple]:
+        """Stored rows visible to new tasks and their front (minimisation form), read and
+        sorted once per set of results rather than once per task."""
         key = (self.store.count(), generation)
         if not self._seen or self._seen[0] != key:
-            rows = [
-                row for row in self.store.results() if generation is None or row[0] < generation
-            ]
-            self._seen = (key, rows)
-        return self._seen[1]
+            rows = [r for r in self.store.results() if generation is None or r[0] < generation]
+            _, F, idx = feasible_front(rows, self.names, self.constraints)
+            front = tuple(tuple(float(v) for v in F[i]) for i in sorted(idx))
+            self._seen = (key, rows, front)
+        return self._seen[1], self._seen[2]
 
     def _donor(self, genome: Genome, rows) -> EvalResult | None:
         usable = {

@@ -76,26 +76,15 @@ FAMILIES: tuple[Family, ...] = (
         "exp4", _exp4, lambda x, y: [_top(x, y), 0.5, 0.0, 1.0], (0, 0, -10, 1e-3), (1, 10, 10, 3)
     ),
     Family("ilog2", _ilog2, lambda x, y: [_top(x, y), 0.1], (0, 0), (1, 10)),
-    Family(
-        "janoschek",
-        _janoschek,
-        lambda x, y: [_top(x, y), float(y[0]) * 0.5, 0.5, 1.0],
-        (0, 0, 0, 1e-3),
-        (1, 1, 10, 5),
-    ),
-    Family(
-        "mmf",
-        _mmf,
-        lambda x, y: [_top(x, y), float(y[0]) * 0.5, 0.5, 1.0],
-        (0, 0, 0, 1e-3),
-        (1, 1, 10, 5),
-    ),
-    Family(
-        "weibull",
-        _weibull,
-        lambda x, y: [_top(x, y), float(y[0]) * 0.5, 0.5, 1.0],
-        (0, 0, 0, 1e-3),
-        (1, 1, 10, 5),
+    *(
+        Family(
+            name,
+            f,
+            lambda x, y: [_top(x, y), float(y[0]) * 0.5, 0.5, 1.0],
+            (0, 0, 0, 1e-3),
+            (1, 1, 10, 5),
+        )  # the sigmoidal families share a start point and bounds: (alpha, beta, k, delta)
+        for name, f in (("janoschek", _janoschek), ("mmf", _mmf), ("weibull", _weibull))
     ),
 )
 NOISE_FLOOR = 0.005  # accuracy units: epoch-to-epoch jitter no fit should be trusted below

@@ -62,6 +62,9 @@ def _result_from_json(text: str) -> EvalResult:
     return EvalResult(**data)
 
 
+_RAW_META = ("app", "schema_version", "created")  # plain strings; every other value is JSON
+
+
 class RunStore:
     """Read and write one run directory's store; use ``create`` or ``open``."""
 
@@ -142,7 +145,7 @@ class RunStore:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
             raise StoreError(f"run store in '{self.run_dir}' lacks meta key {key!r}")
-        return json.loads(row[0]) if key in ("config", "versions") else row[0]
+        return row[0] if key in _RAW_META else json.loads(row[0])
 
     def set_meta_once(self, key: str, value: Any) -> Any:
         """Store ``value`` under ``key`` unless already set; return the stored value."""
