@@ -69,8 +69,9 @@ REFERENCES: dict[str, Reference] = {
     ),
     "nb201-resnet": Reference(
         "nb201",
-        "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|",
-        "ResNet basic block written as an NB201 cell (NAS-Bench-201 paper)",
+        "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|",
+        "ResNet basic block as an NB201 cell (NAS-Bench-201 paper; 559,386 parameters "
+        "at C=16, N=5, 10 classes)",
     ),
     "nb201-all-conv3x3": Reference(
         "nb201",

@@ -8,12 +8,17 @@ duplicate elimination compares normalised genomes, so no two offspring share a k
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from pymoo.core.crossover import Crossover
 from pymoo.core.evaluator import Evaluator
 from pymoo.core.mutation import Mutation
 from pymoo.core.problem import Problem
 from pymoo.core.sampling import Sampling
+from pymoo.operators.crossover.sbx import SBX
+from pymoo.operators.mutation.pm import PM
+from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.problems.static import StaticProblem
 from pymoo.termination.max_gen import MaximumGenerationTermination
 
@@ -137,24 +142,50 @@ for _name in ("nsga2", "nsga3", "spea2", "smsemoa"):
     )
 
 
+def widened(problem: Problem) -> Problem:
+    """The problem with each integer owning a unit interval: bounds moved out by just under
+    0.5, as pymoo 0.4's ``apply_float_operation`` did for XNAS, so rounding the float
+    operators' output gives every integer, the end values included, the same share."""
+    out = copy.copy(problem)
+    out.xl = np.asarray(problem.xl, dtype=float) - (0.5 - 1e-9)
+    out.xu = np.asarray(problem.xu, dtype=float) + (0.5 - 1e-9)
+    return out
+
+
+class IntegerSBX(SBX):
+    """SBX on the widened float interval, rounded (XNAS's ``int_sbx`` under pymoo 0.4)."""
+
+    def _do(self, problem, X, *args, **kwargs):
+        Q = super()._do(widened(problem), X.astype(float), *args, **kwargs)
+        return np.round(Q).astype(int)
+
+
+class IntegerPM(PM):
+    """Polynomial mutation on the widened float interval, rounded (XNAS's ``int_pm``)."""
+
+    def _do(self, problem, X, *args, **kwargs):
+        return np.round(super()._do(widened(problem), X.astype(float), *args, **kwargs)).astype(int)
+
+
+def xnas_operators(space: SearchSpace) -> dict:
+    """XNAS's NSGA-II operators (LLNL/XNAS ``nas_deephyper/nsga_ii.py``, pymoo 0.4.2.2):
+    integer random sampling; SBX with probability 0.9 per mating, eta 3, per-variable
+    probability 0.5; integer polynomial mutation with eta 3 applied to every offspring
+    with per-variable probability 1/n_var; duplicates eliminated."""
+    return {
+        "sampling": IntegerRandomSampling(),
+        "crossover": IntegerSBX(prob=0.9, eta=3.0, prob_var=0.5),
+        "mutation": IntegerPM(prob=1.0, eta=3.0, prob_var=1.0 / space.n_var),
+        "eliminate_duplicates": True,
+    }
+
+
 @STRATEGIES.register("nsga2-sbx")
 class NSGA2SBXStrategy(PymooStrategy):
-    """NSGA-II with pymoo's integer operators, as XNAS ran it: integer random sampling,
-    simulated binary crossover (p 0.9, eta 15) and polynomial mutation (eta 20) on the
-    genome's integers with rounding repair, instead of the space's own unit operators."""
+    """NSGA-II with XNAS's integer SBX/PM settings (``xnas_operators``) instead of the
+    space's own unit operators."""
 
     algorithm_name = "nsga2"
 
     def __init__(self, space, n_obj, n_constr, population, seed) -> None:
-        from pymoo.operators.crossover.sbx import SBX
-        from pymoo.operators.mutation.pm import PM
-        from pymoo.operators.repair.rounding import RoundingRepair
-        from pymoo.operators.sampling.rnd import IntegerRandomSampling
-
-        operators = {
-            "sampling": IntegerRandomSampling(),
-            "crossover": SBX(prob=0.9, eta=15, vtype=float, repair=RoundingRepair()),
-            "mutation": PM(eta=20, vtype=float, repair=RoundingRepair()),
-            "eliminate_duplicates": True,
-        }
-        super().__init__(space, n_obj, n_constr, population, seed, operators=operators)
+        super().__init__(space, n_obj, n_constr, population, seed, operators=xnas_operators(space))
