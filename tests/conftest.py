@@ -7,8 +7,24 @@ from pathlib import Path
 
 import pytest
 
+# One torch/OpenMP thread per test process (and its subprocesses): on a 2-core machine two
+# spinning OpenMP pools slow the suite by an order of magnitude when anything else runs.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("XNAS_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tests run with one torch thread; a test that changes it gets it restored."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -86,6 +86,9 @@ class TrainConfig:
     label_smoothing: float = 0.0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     save_weights: bool = True
+    # weights that error and trained objectives are measured on: the last epoch's, or the
+    # best validation epoch's (XNAS's val_acc__max tasks, e.g. CIFAR-10)
+    checkpoint: Literal["last", "best"] = "last"
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,11 @@ def test_exactly_the_tensors_with_matching_name_and_shape_are_copied(space_name)
 
 def test_a_child_with_a_donor_learns_faster_on_digits(capsys):
     """Donor: NB201's best CIFAR-10 cell trained 4 epochs; child: one edge changed."""
-    torch.set_num_threads(2)
     bundle = load_dataset(DataConfig(name="digits"))
+    # children see 300 images per epoch: after one epoch from scratch they are far from done
+    small = load_dataset(DataConfig(name="digits", train_size=300))
+    # the same held-out images the donor never saw (normalised with the subset's statistics)
+    assert torch.equal(small.val.y, bundle.val.y)
     space, donor_genome = resolve_arch("nb201-best-cifar10", SpaceConfig(channels=8, layers=1))
     child_genome = (*donor_genome[:5], 2)  # last edge: nor_conv_3x3 -> nor_conv_1x1
     train_cfg = TrainConfig(batch_size=64, lr=0.05)
@@ -63,12 +66,12 @@ def test_a_child_with_a_donor_learns_faster_on_digits(capsys):
             if how == "inherited":
                 inherit(child, donor.state_dict())
             curve = train(
-                child, bundle.train, bundle.val, train_cfg, epochs=4, seed=seed, device=cpu
+                child, small.train, small.val, train_cfg, epochs=4, seed=seed, device=cpu
             ).curve
             first[how].append(curve[0])
-            reach[how].append(next((i + 1 for i, a in enumerate(curve) if a >= 0.96), 5))
+            reach[how].append(next((i + 1 for i, a in enumerate(curve) if a >= 0.9), 5))
     with capsys.disabled():
-        print(f"\n[inheritance on digits] accuracy after 1 epoch {first}; epochs to 96% {reach}")
+        print(f"\n[inheritance on digits] accuracy after 1 epoch {first}; epochs to 90% {reach}")
     assert np.mean(first["inherited"]) > np.mean(first["scratch"]) + 0.01
     assert np.mean(reach["inherited"]) < np.mean(reach["scratch"])
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import platform
+import socket
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -36,16 +40,12 @@ def test_every_objective_declares_itself_and_records_how(name):
 
 def test_repeated_latency_measurements_agree_within_10_percent():
     ctx = context()
-    torch.set_num_threads(1)
-    try:
-        runs = [
-            measure_latency(
-                ctx.model, (1, 12, 12), ctx.device, repeats=60, warmup=10, impls=("eager",)
-            ).value
-            for _ in range(3)
-        ]
-    finally:
-        torch.set_num_threads(2)
+    runs = [
+        measure_latency(
+            ctx.model, (1, 12, 12), ctx.device, repeats=60, warmup=10, impls=("eager",)
+        ).value
+        for _ in range(3)
+    ]
     assert max(runs) / min(runs) < 1.10, runs
 
 
@@ -57,6 +57,25 @@ def test_latency_selector_records_every_timing_and_the_winner():
     assert m.value == how["timings_ms"][how["implementation"]]
     for k in ("device", "device_name", "threads", "batch", "warmup", "repeats", "statistic"):
         assert k in how
+    assert how["threads"] == torch.get_num_threads() and how["rank"] == 0
+    assert how["host"] == socket.gethostname()
+
+
+def test_latency_names_the_cpu_model_not_the_architecture():
+    """Oracle: the kernel's own description of the processor (lscpu reads the same)."""
+    m = measure_latency(context().model, (1, 12, 12), torch.device("cpu"), repeats=2)
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        pytest.skip("no /proc/cpuinfo on this platform")
+    models = {
+        line.split(":", 1)[1].strip()
+        for line in cpuinfo.read_text().splitlines()
+        if line.lower().startswith("model name")
+    }
+    if not models:
+        pytest.skip("/proc/cpuinfo names no model here")
+    assert m.how["device_name"] in models
+    assert m.how["device_name"] != platform.machine()
 
 
 def test_energy_without_counters_is_modelled_and_says_so():

@@ -71,10 +71,9 @@ def cached_dataset(cfg: DataConfig) -> DataBundle:
 
 
 def _rank() -> int:
-    for var in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"):
-        if var in os.environ:
-            return int(os.environ[var])
-    return 0
+    from xnas.parallel.launch import world_rank  # late: xnas.parallel imports this module
+
+    return world_rank()
 
 
 def evaluate(task: EvalTask) -> EvalResult:
@@ -135,15 +134,25 @@ def evaluate(task: EvalTask) -> EvalResult:
                 device=device,
                 augment=bundle.augment,
                 after_epoch=after_epoch if task.stop is not None else None,
+                keep_best=task.train.checkpoint == "best",
             )
             curve, losses = outcome.curve, outcome.train_loss
             stopped = outcome.stopped_early
             timings["images_per_s"] = outcome.images_per_s
+            measured_epoch = outcome.best_epoch if outcome.restored_best else len(curve)
         else:
             curve, losses = (accuracy(model, bundle.val, device),), ()
+            measured_epoch = 0
         timings["train"] = time.perf_counter() - t
-        ctx.val_accuracy = curve[-1]
+        # error and every trained objective are measured on the same weights
+        ctx.val_accuracy = curve[measured_epoch - 1] if measured_epoch else curve[-1]
         score("trained")  # on the weights it has, when stopped early
+        for obj in objectives:
+            if obj.stage == "trained":
+                how[obj.name]["weights"] = {
+                    "checkpoint": task.train.checkpoint,
+                    "epoch": measured_epoch,
+                }
         if predictions and "error" in values:
             if stopped:  # the stored error is the extrapolated one, flagged as predicted
                 last = predictions[-1]

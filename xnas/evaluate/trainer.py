@@ -30,6 +30,8 @@ class TrainOutcome:
     train_loss: tuple[float, ...]  # mean training loss of every epoch
     images_per_s: float
     stopped_early: bool = False
+    best_epoch: int = 0  # 1-based epoch of the best validation accuracy
+    restored_best: bool = False  # the model holds the best epoch's weights, not the last
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -95,8 +97,13 @@ def train(
     device: torch.device,
     augment: BatchAugment | None = None,
     after_epoch: Callable[[int, tuple[float, ...]], bool] | None = None,
+    keep_best: bool = False,
 ) -> TrainOutcome:
-    """Train ``model`` in place; ``after_epoch(epoch, curve)`` returning True stops early."""
+    """Train ``model`` in place; ``after_epoch(epoch, curve)`` returning True stops early.
+
+    ``keep_best`` restores the weights of the epoch with the best validation accuracy at
+    the end (Keras' ModelCheckpoint(save_best_only) as XNAS used for ``val_acc__max``).
+    """
     generator = torch.Generator().manual_seed(seed)
     model.to(device).train()
     opt = torch.optim.SGD(
@@ -118,6 +125,17 @@ def train(
     curve: list[float] = []
     losses: list[float] = []
     seen, elapsed = 0, 0.0
+    best_state: dict[str, torch.Tensor] | None = None
+
+    def finish(stopped: bool) -> TrainOutcome:
+        best_epoch = max(range(len(curve)), key=curve.__getitem__) + 1 if curve else 0
+        restored = keep_best and best_state is not None and best_epoch != len(curve)
+        if restored:
+            model.load_state_dict(best_state)
+        return TrainOutcome(
+            tuple(curve), tuple(losses), seen / max(elapsed, 1e-9), stopped, best_epoch, restored
+        )
+
     for epoch in range(epochs):
         start = time.perf_counter()
         total, count = torch.zeros((), device=device), 0
@@ -145,6 +163,8 @@ def train(
         elapsed += time.perf_counter() - start
         losses.append(mean_loss)
         curve.append(accuracy(model, val_data, device))
+        if keep_best and curve[-1] > max(curve[:-1], default=-1.0):
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if after_epoch is not None and epoch + 1 < epochs and after_epoch(epoch + 1, tuple(curve)):
-            return TrainOutcome(tuple(curve), tuple(losses), seen / max(elapsed, 1e-9), True)
-    return TrainOutcome(tuple(curve), tuple(losses), seen / max(elapsed, 1e-9), False)
+            return finish(True)
+    return finish(False)

@@ -18,6 +18,14 @@ if TYPE_CHECKING:  # genotypes are plain data; importing xnas.space here would c
     from xnas.space.genotypes import CellGenotype, NB201Genotype
 
 
+def _sum(terms: list[torch.Tensor]) -> torch.Tensor:
+    """Sum without a leading ``0 +`` (which would materialise a copy of the first term)."""
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
 class MicroCell(nn.Module):
     """B blocks; each sums two (op, input) pairs; unused block outputs are concatenated."""
 
@@ -52,11 +60,12 @@ class MicroCell(nn.Module):
     def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         for pairs, inputs in zip(self.blocks, self.inputs, strict=True):
-            out = 0
-            for pair, inp in zip(pairs, inputs, strict=True):
-                (op,) = pair.values()
-                out = out + op(states[inp])
-            states.append(out)
+            terms = [
+                op(states[inp])
+                for pair, inp in zip(pairs, inputs, strict=True)
+                for op in pair.values()
+            ]
+            states.append(_sum(terms))
         return torch.cat([states[i] for i in self.concat], dim=1)
 
 
@@ -78,11 +87,8 @@ class NB201Cell(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes = [x]
         for incoming in self.wiring:
-            total = 0
-            for key, frm in incoming:
-                (op,) = self.edges[key].values()
-                total = total + op(nodes[frm])
-            nodes.append(total)
+            terms = [op(nodes[frm]) for key, frm in incoming for op in self.edges[key].values()]
+            nodes.append(_sum(terms))
         return nodes[-1]
 
 

@@ -11,7 +11,8 @@ Sources, in the order `energy_source: auto` tries them:
   "Computing's energy problem (and what we can do about it)", ISSCC 2014:
   FP32 multiply 3.7 pJ + FP32 add 0.9 pJ per MAC, and a 32-bit DRAM access of
   640 pJ (as tabulated from Horowitz by Han et al., EIE, ISCA 2016) = 160 pJ/byte.
-  Bytes moved = FP32 weights read once + every layer output written and read once + input.
+  Bytes moved = FP32 weights read once + every tensor the forward pass materialises
+  (new storage: no views, in-place results or identities) written and read once + input.
 """
 
 from __future__ import annotations
@@ -32,31 +33,46 @@ CITATION = "Horowitz, ISSCC 2014 (45 nm): 4.6 pJ/FP32 MAC, 640 pJ/32-bit DRAM ac
 
 
 def bytes_moved(model: nn.Module, input_shape: tuple[int, int, int]) -> int:
-    """FP32 bytes: parameters once, each leaf module's output written + read, the input."""
-    outputs = 0
+    """Bytes one batch-1 forward pass moves: parameters read once, the input, and every
+    tensor the pass really materialises written once and read once.
 
-    def hook(_m, _i, out):
-        nonlocal outputs
-        if isinstance(out, torch.Tensor):
-            outputs += out.numel()
+    Every aten op's outputs are seen through a dispatch mode (the mechanism of torch's
+    own FlopCounterMode); an output is counted only if its storage is new, so views,
+    in-place ops and ``nn.Identity`` (which returns its input) move nothing, while the
+    sums and concatenations inside cells, done outside any module, are counted.
+    Outputs are kept alive until the pass ends so that no storage address is reused.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
 
-    leaves = [m for m in model.modules() if not list(m.children())]
-    handles = [m.register_forward_hook(hook) for m in leaves]
+    seen: dict[int, torch.Tensor] = {}
+    produced = 0
+
+    class Materialised(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            nonlocal produced
+            out = func(*args, **(kwargs or {}))
+            for t in out if isinstance(out, tuple | list) else (out,):
+                if isinstance(t, torch.Tensor) and t.numel():
+                    ptr = t.untyped_storage().data_ptr()
+                    if ptr not in seen:
+                        seen[ptr] = t
+                        produced += t.untyped_storage().nbytes()
+            return out
+
     was = model.training
     model.eval()
     try:
         device = next(model.parameters()).device
-        with torch.no_grad():
-            model(torch.zeros((1, *input_shape), device=device))
+        x = torch.zeros((1, *input_shape), device=device)
+        for t in (x, *model.parameters(), *model.buffers()):
+            seen[t.untyped_storage().data_ptr()] = t
+        with torch.no_grad(), Materialised():
+            model(x)
     finally:
         model.train(was)
-        for h in handles:
-            h.remove()
-    params = sum(p.numel() for p in model.parameters())
-    inputs = 1
-    for d in input_shape:
-        inputs *= d
-    return 4 * (params + 2 * outputs + inputs)
+        seen.clear()
+    params = sum(p.numel() * p.element_size() for p in model.parameters())
+    return params + 2 * produced + x.numel() * x.element_size()
 
 
 def modelled_energy(ctx: EvalContext) -> Measurement:
@@ -133,6 +149,36 @@ def rapl_energy(ctx: EvalContext) -> Measurement | None:
     )
 
 
+def nvml_ids(props) -> list[tuple[str, str]]:
+    """NVML identifiers of a CUDA device from its torch properties, most specific first.
+
+    CUDA's index counts only the devices ``CUDA_VISIBLE_DEVICES`` leaves visible, while
+    NVML's index counts every GPU on the node, so the two agree only by chance; the UUID
+    and the PCI bus id name the same physical GPU in both.
+    """
+    ids = []
+    uuid = str(getattr(props, "uuid", "") or "")
+    if uuid:
+        ids.append(("uuid", uuid if uuid.startswith(("GPU-", "MIG-")) else f"GPU-{uuid}"))
+    if hasattr(props, "pci_bus_id"):
+        domain = getattr(props, "pci_domain_id", 0)
+        ids.append(("pci", f"{domain:08x}:{props.pci_bus_id:02x}:{props.pci_device_id:02x}.0"))
+    return ids
+
+
+def nvml_handle(pynvml, device: torch.device):
+    """The NVML handle of ``device``'s physical GPU (by UUID, else PCI bus id), or None."""
+    props = torch.cuda.get_device_properties(device)
+    for kind, ident in nvml_ids(props):
+        try:
+            if kind == "uuid":
+                return pynvml.nvmlDeviceGetHandleByUUID(ident), kind, ident
+            return pynvml.nvmlDeviceGetHandleByPciBusId(ident), kind, ident
+        except pynvml.NVMLError:
+            continue
+    return None
+
+
 def nvml_energy(ctx: EvalContext) -> Measurement | None:
     if ctx.device.type != "cuda":
         return None
@@ -142,8 +188,10 @@ def nvml_energy(ctx: EvalContext) -> Measurement | None:
         return None
     try:
         pynvml.nvmlInit()
-        index = ctx.device.index if ctx.device.index is not None else torch.cuda.current_device()
-        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+        found = nvml_handle(pynvml, ctx.device)
+        if found is None:
+            return None
+        handle, kind, ident = found
         before = pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)  # mJ since driver load
         n = _run_inferences(ctx, min_seconds=1.0)
         after = pynvml.nvmlDeviceGetTotalEnergyConsumption(handle)
@@ -157,6 +205,7 @@ def nvml_energy(ctx: EvalContext) -> Measurement | None:
             "method": "measured (GPU total energy counter; includes the GPU's idle power)",
             "device": str(ctx.device),
             "device_name": name if isinstance(name, str) else name.decode(),
+            "nvml_device": f"{kind} {ident}",
             "inferences": n,
         },
     )

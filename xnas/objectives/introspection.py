@@ -7,7 +7,8 @@ cosine distance between those class means (float64). Activations come from
 captum's LayerActivation over all those layers plus the classifier (whose output
 gives the prediction, so one forward pass serves both). Only per-class running
 sums are kept: memory is classes x activation size, independent of sample count.
-With fewer than two predicted classes there is no pair and the score is 0.
+Pairs involving a zero class mean are dropped, as XNAS drops its NaN pairs; with no
+defined pair the score is 0 (XNAS: -inf).
 """
 
 from __future__ import annotations
@@ -75,13 +76,25 @@ class ClassMeans:
 
 
 def mean_pairwise_cosine_distance(means: np.ndarray) -> float:
+    """Mean cosine distance over pairs of class means, dropping undefined pairs.
+
+    A class mean with zero norm has no direction, so its pairs are NaN (as in
+    scipy's ``pdist(metric="cosine")``); XNAS drops those pairs and averages the
+    rest. With no defined pair (fewer than two classes, or every pair undefined)
+    XNAS scores -inf; we score 0, the measure's lower bound, so the value stays
+    finite for hypervolume (a deviation listed in the README).
+    """
     if len(means) < 2:
         return 0.0
     norms = np.linalg.norm(means, axis=1)
-    unit = means / np.where(norms > 0, norms, 1.0)[:, None]
+    valid = norms > 0
+    unit = means / np.where(valid, norms, 1.0)[:, None]
     cos = unit @ unit.T
     i, j = np.triu_indices(len(means), k=1)
-    return float(np.mean(1.0 - cos[i, j]))
+    keep = valid[i] & valid[j]
+    if not keep.any():
+        return 0.0
+    return float(np.mean(1.0 - cos[i[keep], j[keep]]))
 
 
 @torch.no_grad()
@@ -104,7 +117,7 @@ def introspectability(
             x = data.x[start : min(n, start + batch_size)].to(device)
             acts = probe.attribute(x)
             predicted = acts[-1].argmax(dim=1)
-            features = torch.cat([a.flatten(1).float() for a in acts[:-1]], dim=1)
+            features = torch.cat([a.flatten(1) for a in acts[:-1]], dim=1)  # float64 sums
             acc.update(features, predicted)
     finally:
         model.train(was)

@@ -8,12 +8,15 @@ winner, device, threads and batch are recorded with the value.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import platform
+import socket
 import statistics
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -21,10 +24,43 @@ from torch import nn
 from xnas.objectives.base import EvalContext, Measurement, register_objective
 
 
+def cpu_model() -> str:
+    """The CPU's marketing name (``/proc/cpuinfo`` on Linux, sysctl on macOS), else the
+    architecture: latencies are only comparable between identical processors."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        if line.lower().startswith(("model name", "hardware", "cpu model")):
+            return line.split(":", 1)[1].strip()
+    if platform.system() == "Darwin":
+        import subprocess
+
+        with contextlib.suppress(Exception):
+            return subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True
+            ).stdout.strip()
+    return platform.processor() or platform.machine() or "cpu"
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return platform.processor() or platform.machine() or "cpu"
+    return cpu_model()
+
+
+def where_measured(device: torch.device) -> dict:
+    """Which processor, how many torch threads, and which rank on which host measured."""
+    from xnas.parallel.launch import world_rank  # late: xnas.parallel imports evaluation
+
+    return {
+        "device": str(device),
+        "device_name": device_name(device),
+        "threads": torch.get_num_threads(),
+        "host": socket.gethostname(),
+        "rank": world_rank(),
+    }
 
 
 def _prepare(impl: str, model: nn.Module, x: torch.Tensor) -> tuple[Callable, torch.Tensor]:
@@ -86,9 +122,7 @@ def measure_latency(
     best = min(medians, key=medians.__getitem__)
     how = {
         "method": "measured",
-        "device": str(device),
-        "device_name": device_name(device),
-        "threads": torch.get_num_threads(),
+        **where_measured(device),
         "batch": batch,
         "warmup": warmup,
         "repeats": repeats,
