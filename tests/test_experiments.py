@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import REPO
 from xnas.config import load_config
-from xnas.run import constraints_of, search_objectives
+from xnas.run import check_cost, constraints_of, search_objectives
 from xnas.space import get_space
 from xnas.strategy import STRATEGIES
 
@@ -26,7 +26,9 @@ def test_config_and_launcher(task):
     cfg = load_config(folder / "config.yaml")
     get_space(cfg.space)
     STRATEGIES.get(cfg.search.strategy)
-    assert search_objectives(cfg) and constraints_of(cfg) is not None
+    names = search_objectives(cfg)
+    constraints_of(cfg)  # raises ConfigError on a malformed budget
+    check_cost(cfg, names)  # e.g. no stop rule that could never fire
     assert os.access(folder / "run.sh", os.X_OK)
     assert "launch.sh" in (folder / "run.sh").read_text()
     if task.startswith("xnas-"):

@@ -142,7 +142,7 @@ class CostConfig:
     keep_weights: int | None = None  # cap on weight files: the front + the most recent
     extrapolate: bool = False  # stop training that cannot reach the front (stop rule)
     min_epochs: int = 3  # epochs before the first extrapolation
-    band_quantile: float = 0.95  # width of the prediction band the stop rule is optimistic by
+    band_quantile: float = 0.99  # two-sided coverage of the calibrated learning-curve band
 
     def __post_init__(self) -> None:
         if self.inherit_epochs is not None and self.inherit_epochs < 1:

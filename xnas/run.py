@@ -118,6 +118,24 @@ def constraints_of(cfg: Config) -> list[Constraint]:
     return out
 
 
+def check_cost(cfg: Config, names: list[str]) -> None:
+    """Refuse cost settings that cannot work, before anything is stored."""
+    if not cfg.cost.extrapolate:
+        return
+    if "error" not in names:
+        raise ConfigError(
+            "cost.extrapolate: the stop rule bounds the error's learning curve; expected "
+            "'error' among the searched objectives"
+        )
+    trained = [n for n in names if n != "error" and OBJECTIVES.get(n).stage == "trained"]
+    if trained:
+        raise ConfigError(
+            f"cost.extrapolate: {trained[0]} is only known after training and has no bound "
+            "a front could dominate, so the stop rule would never fire; set "
+            "cost.extrapolate: false or search without it"
+        )
+
+
 def objective_rows(results: list[EvalResult], names: list[str], constraints: list[Constraint]):
     """(F, G) in pymoo form for ``results`` (failed -> placeholder F, G[:, 0] = 1)."""
     F = np.full((len(results), len(names)), FAILED_F)
@@ -151,6 +169,13 @@ class _Search:
 
     lineage: dict[Genome, Genome] = field(default_factory=dict)  # the strategy's, if known
     _seen: tuple = ()  # (cache key, rows visible to new tasks, their front)
+    energy_source: str | None = None  # fixed by the run's first energy value (store meta)
+
+    def __post_init__(self) -> None:
+        try:
+            self.energy_source = self.store.meta("energy_source")
+        except XnasError:
+            self.energy_source = None
 
     def task(self, genome: Genome, generation: int | None = None) -> EvalTask:
         """The task for ``genome`` with its donor and stop rule, from the results of
@@ -158,7 +183,9 @@ class _Search:
         generational run hands every task exactly what the uninterrupted run did."""
         cost = self.cfg.cost
         task = make_task(self.cfg, self.space, genome, weights_dir=str(self.store.weights_dir))
-        if not (cost.inherit or (cost.extrapolate and "error" in self.names)):
+        if self.energy_source and task.measure.energy_source == "auto":
+            task = replace(task, measure=replace(task.measure, energy_source=self.energy_source))
+        if not (cost.inherit or cost.extrapolate):
             return task
         rows, front = self._snapshot(generation)
         if cost.inherit:
@@ -170,7 +197,7 @@ class _Search:
                     donor_weights=donor.weights_path,
                     epochs=cost.inherit_epochs or task.epochs,
                 )
-        if cost.extrapolate and "error" in self.names:
+        if cost.extrapolate:
             rule = StopRule(tuple(self.names), front, cost.min_epochs, cost.band_quantile)
             task = replace(task, stop=rule)
         return task
@@ -178,7 +205,8 @@ class _Search:
     def _snapshot(self, generation: int | None) -> tuple[list, tuple]:
         """Stored rows visible to new tasks and their front (minimisation form), read and
         sorted once per set of results rather than once per task."""
-        key = (self.store.count(), generation)
+        # earlier generations never change during one: read them once per generation
+        key = ("generation", generation) if generation is not None else (self.store.count(),)
         if not self._seen or self._seen[0] != key:
             rows = [r for r in self.store.results() if generation is None or r[0] < generation]
             _, F, idx = feasible_front(rows, self.names, self.constraints)
@@ -225,9 +253,33 @@ class _Search:
         else:  # lost in transport (pickling, a worker-side import...): stored as a failure
             text = "".join(traceback.format_exception(exc))
             result = failed_result(task, f"{type(exc).__name__}: {exc}\n{text}")
+        result = self.pin_energy_source(result)
         _, G = objective_rows([result], self.names, self.constraints)
         self.store.add_result(result, generation, violation(G[0]))
         return result
+
+    def pin_energy_source(self, result: EvalResult) -> EvalResult:
+        """One energy source per run: the first result's (auto resolves per device), kept
+        in the store's meta; a result measured another way is refused as a failure, so a
+        front never mixes counters with the model."""
+        how = result.measurements.get("energy") if result.status != "failed" else None
+        source = how.get("energy_source") if how else None
+        if source is None:
+            return result
+        if self.energy_source is None:
+            self.energy_source = self.store.set_meta_once("energy_source", source)
+        if source == self.energy_source:
+            return result
+        return replace(
+            result,
+            status="failed",
+            objectives={},
+            error=(
+                f"energy came from {source!r} but this run's energy values come from "
+                f"{self.energy_source!r} (fixed by its first result): one front must not mix "
+                "sources; give every rank the same counters or set measure.energy_source"
+            ),
+        )
 
     def report(self, generation: int, evaluated: int, reused: int, failed: int) -> None:
         if self.on_generation is not None:
@@ -260,12 +312,17 @@ def run_search(
     space = get_space(cfg.space)
     names = search_objectives(cfg)
     constraints = constraints_of(cfg)
+    check_cost(cfg, names)
     if cfg.search.mode == "steady_state" and cfg.search.strategy not in STEADY_STATE:
         raise ConfigError(
             f"search.mode steady_state works with strategy {', '.join(STEADY_STATE)}; "
             f"got {cfg.search.strategy!r}"
         )
     STRATEGIES.get(cfg.search.strategy)
+    if cfg.evaluator.name == "train":
+        from xnas.evaluate.evaluator import cached_dataset
+
+        cached_dataset(cfg.data)  # a dataset that cannot load stops here, before any store
     if cfg.evaluator.name == "tabular":
         from xnas.evaluate.tabular import TabularEvaluator, check_table
 
@@ -320,7 +377,7 @@ def _generational(s: _Search) -> None:
         order = list(new.values())
         if s.executor.workers > 1:
             order = longest_first(s.space, order)
-        tasks = iter([s.task(genome, gen) for genome in order])
+        tasks = (s.task(genome, gen) for genome in order)  # built when sent: energy pinning
         window = s.executor.workers + s.executor.prefetch
         pending: dict[Future, EvalTask] = {}
         while True:  # keep `window` tasks in flight; commit each result as it arrives

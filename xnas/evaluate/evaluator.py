@@ -19,7 +19,8 @@ import torch
 
 from xnas.config import Config, DataConfig
 from xnas.data import DataBundle, load_dataset
-from xnas.evaluate.curves import Prediction
+from xnas.errors import XnasError
+from xnas.evaluate.calibration import Prediction
 from xnas.evaluate.inherit import inherit, load_weights
 from xnas.evaluate.stoprule import check
 from xnas.evaluate.task import EvalResult, EvalTask, failed_result
@@ -116,7 +117,14 @@ def evaluate(task: EvalTask) -> EvalResult:
         predictions: list[Prediction] = []
 
         def after_epoch(epoch: int, curve: tuple[float, ...]) -> bool:
-            stop, prediction = check(task.stop, curve, task.epochs, values)
+            stop, prediction = check(
+                task.stop,
+                curve,
+                task.epochs,
+                values,
+                chance=1.0 / bundle.num_classes,
+                val_samples=len(bundle.val),
+            )
             if prediction is not None:
                 predictions.append(prediction)
             return stop
@@ -154,13 +162,16 @@ def evaluate(task: EvalTask) -> EvalResult:
                     "epoch": measured_epoch,
                 }
         if predictions and "error" in values:
-            if stopped:  # the stored error is the extrapolated one, flagged as predicted
+            if stopped:
+                # stored: the optimistic bound the rule found dominated, flagged as predicted
+                # (selection then ranks a slow starter by its best case, not its median)
                 last = predictions[-1]
-                values["error"] = 1.0 - last.mean
+                values["error"] = 1.0 - max(last.upper, max(curve))
                 how["error"] = {
                     **how["error"],
                     "method": "extrapolated",
                     "predicted": True,
+                    "value": "optimistic bound: upper band edge (never below the best seen)",
                     "quantile": task.stop.quantile,
                     **last.as_dict(),
                 }
@@ -193,6 +204,8 @@ def evaluate(task: EvalTask) -> EvalResult:
             donor_key=task.donor_key,
             inherited_fraction=inherited,
         )
+    except XnasError:
+        raise  # bad input (a dataset that cannot load...) stops the run; it is no failure
     except Exception as exc:
         timings["total"] = time.perf_counter() - start
         return failed_result(
