@@ -79,7 +79,9 @@ def cmd_arch(args: argparse.Namespace) -> int:
             print(f"node {to:<7} " + "  ".join(f"{op}<-{frm}" for op, frm in node))
     print(f"input        {shape}, {args.classes} classes")
     print(f"params       {count_params(model):,}")
-    print(f"flops        {count_flops(model, shape):,} (torch.utils.flop_counter, one sample)")
+    flops = count_flops(model, shape)
+    print(f"flops        {flops:,} (torch.utils.flop_counter, one sample; 2 per MAC)")
+    print(f"macs         {flops // 2:,} (what NAS-Bench-201 tables call FLOPs)")
     if args.png:
         print(f"drawing      {draw_genotype(genotype, args.png, title=key)}")
     return 0

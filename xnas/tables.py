@@ -62,7 +62,7 @@ def pareto_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
         names = [o.name for o in cfg.objectives]  # recorded ones too
         results = [store.get(k) for k in keys]
     headers = ["key", *(objective_header(n, results) for n in names)]
-    headers += ["params", "FLOPs", "status", "epochs", "donor"]
+    headers += ["params", "FLOPs (2 x MACs)", "status", "epochs", "donor"]
     rows = []
     for r in results:
         params, flops = _complexity(r, cfg)

@@ -42,6 +42,9 @@ def run(checkpoint: str, tmp_path):
     return cfg, space, genome, result
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("ckpt")

@@ -62,10 +62,15 @@ def test_diverging_training_is_a_failed_result_not_an_exception():
 
 
 def test_an_exception_comes_back_with_its_traceback():
-    task = task_for(["data.name=digits"], epochs=1, objectives=("error", "no-such-objective"))
+    # a latency implementation that does not exist: a runtime failure, not bad input
+    task = task_for(
+        ["data.name=digits", "measure.latency_impls=[bogus]"],
+        epochs=1,
+        objectives=("error", "latency"),
+    )
     result = evaluate(task)
     assert result.status == "failed" and "Traceback" in result.error
-    assert "no-such-objective" in result.error
+    assert "no latency implementation ran" in result.error and "bogus" in result.error
 
 
 def test_seeds_derive_from_run_seed_and_key():

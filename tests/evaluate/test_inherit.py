@@ -44,6 +44,7 @@ def test_exactly_the_tensors_with_matching_name_and_shape_are_copied(space_name)
     assert fraction == pytest.approx(counted / sum(p.numel() for p in params.values()))
 
 
+@pytest.mark.slow
 def test_a_child_with_a_donor_learns_faster_on_digits(capsys):
     """Donor: NB201's best CIFAR-10 cell trained 4 epochs; child: one edge changed."""
     bundle = load_dataset(DataConfig(name="digits"))

@@ -21,9 +21,12 @@ from xnas.store import RunStore
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
 XNAS = [sys.executable, "-m", "xnas"]
 
-pytestmark = pytest.mark.skipif(
-    not MPIEXEC.exists(), reason="needs the mpich wheel's mpiexec in the venv (make test)"
-)
+pytestmark = [
+    pytest.mark.mpi,
+    pytest.mark.skipif(
+        not MPIEXEC.exists(), reason="needs the mpich wheel's mpiexec in the venv (make test)"
+    ),
+]
 
 
 def mpiexec(n: int, *args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:

@@ -61,6 +61,14 @@ def test_cli_prints_the_published_parameter_count():
         check=True,
     ).stdout
     assert "559,386" in out
+    # the FLOP convention is stated, with the MACs that NB201 tables call FLOPs
+    assert "2 per MAC" in out and "macs         78,561,920" in out
+
+
+def test_flops_objective_states_its_convention():
+    from xnas.objectives import OBJECTIVES
+
+    assert "2 x MACs" in OBJECTIVES.get("flops").unit
 
 
 def test_nb201_references_match_the_benchmark_table(shared_data):

@@ -2,7 +2,8 @@
 
 FLOPs follow PyTorch's flop counter: 2 per multiply-accumulate of convolutions
 and matrix products, for one forward pass of a single input; pooling,
-normalisation and activations are not counted (the usual NAS convention).
+normalisation and activations are not counted (the usual NAS convention). NAS-Bench-201
+and many NAS papers call multiply-accumulates "FLOPs": their figures are half of ours.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from xnas.objectives.base import EvalContext, Measurement, register_objective
+
+FLOP_CONVENTION = (
+    "2 FLOPs per multiply-accumulate; NAS-Bench-201 tables report MACs as 'FLOPs' (divide by 2)"
+)
 
 
 def count_params(model: nn.Module) -> int:
@@ -44,9 +49,14 @@ def params_objective(ctx: EvalContext) -> Measurement:
     )
 
 
-@register_objective("flops", sense="min", stage="static", unit="FLOPs", label="FLOPs")
+@register_objective("flops", sense="min", stage="static", unit="FLOPs = 2 x MACs", label="FLOPs")
 def flops_objective(ctx: EvalContext) -> Measurement:
     return Measurement(
         float(flops_of(ctx)),
-        {"method": "torch.utils.flop_counter", "batch": 1, "input_shape": list(ctx.input_shape)},
+        {
+            "method": "torch.utils.flop_counter",
+            "convention": FLOP_CONVENTION,
+            "batch": 1,
+            "input_shape": list(ctx.input_shape),
+        },
     )
