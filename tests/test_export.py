@@ -60,7 +60,7 @@ def test_unknown_or_weightless_architectures_are_one_line_errors(run, capsys):
     assert main(["export", str(run_dir), "--arch", "|none~0|+|none~0|none~1|+|x|"]) == 2
     assert "is not in" in capsys.readouterr().err
     with RunStore.open(run_dir) as store:
-        path = store.get(key).weights_path
+        path = str(store.weights_file(store.get(key)))
     moved = path + ".away"
     import os
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -289,7 +288,10 @@ def test_keep_weights_caps_the_files_and_keeps_the_front(tmp_path):
 
     front = run_search(cfg("cost.keep_weights=2", "search.generations=3"), tmp_path / "r")
     rows = [r for _, _, r in _rows(tmp_path / "r")]
-    on_disk = {r.key for r in rows if r.weights_path and Path(r.weights_path).is_file()}
+    assert all(r.weights_path.startswith("weights/") for r in rows if r.weights_path)
+    on_disk = {
+        r.key for r in rows if r.weights_path and (tmp_path / "r" / r.weights_path).is_file()
+    }
     assert set(front) <= on_disk
     assert on_disk <= set(front) | {r.key for r in rows[-2:]}
     assert len(rows) > len(on_disk)

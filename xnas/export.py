@@ -27,9 +27,10 @@ def export_network(
     with RunStore.open(run_dir) as store:
         cfg = build(Config, store.meta("config"))
         result = store.get(key)
+        weights = store.weights_file(result) if result is not None else None
     if result is None:
         raise StoreError(f"{key!r} is not in {run_dir}; expected a key from `xnas table`")
-    if not result.weights_path or not Path(result.weights_path).is_file():
+    if weights is None or not weights.is_file():
         raise StoreError(
             f"no trained weights for {key} in {run_dir} (failed, tabular, pruned by "
             "cost.keep_weights, or train.save_weights false)"
@@ -37,7 +38,7 @@ def export_network(
     space = get_space(cfg.space)
     bundle = cached_dataset(cfg.data)
     model = space.build(result.genome, bundle.input_shape, bundle.num_classes)
-    model.load_state_dict(load_weights(result.weights_path))
+    model.load_state_dict(load_weights(weights))
     model.eval()
     example = torch.zeros(1, *bundle.input_shape)
     out = (

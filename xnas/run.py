@@ -64,23 +64,40 @@ NATURAL_REFERENCE = {"error": 1.0, "introspection": 0.0, "mcd": 0.0}
 def front_summary(
     store: RunStore, names: list[str], constraints: list[Constraint]
 ) -> tuple[list[str], float]:
-    """(front keys, hypervolume) from one read of the store.
+    """(front keys, hypervolume) from one read of the store; never writes.
 
-    The reference point uses natural bounds where they exist, else 1.1 x the worst
-    feasible value seen when it is first needed; it is then fixed in the store's meta.
+    The hypervolume uses the run's reference point (``hv_reference`` in the store's meta,
+    fixed by the driver: ``fix_reference``); before the driver has fixed it, a provisional
+    one from the results so far.
     """
     from pymoo.indicators.hv import HV
 
     rows, F, idx = feasible_front(store.results(), names, constraints)
-    worst = F.max(axis=0) if rows else np.ones(len(names))
-    ref = [
-        NATURAL_REFERENCE.get(n, 1.1 * abs(w) + 1e-12) for n, w in zip(names, worst, strict=True)
-    ]
-    ref = np.array(store.set_meta_once("hv_reference", ref))
     if not rows:
         return [], 0.0
+    stored = store.meta("hv_reference", None)
+    ref = np.array(stored if stored is not None else reference_point(names, F))
     order = sorted(idx, key=lambda i: rows[i].key)
     return [rows[i].key for i in order], float(HV(ref_point=ref)(F[order]))
+
+
+def reference_point(names: list[str], F: np.ndarray) -> list[float]:
+    """Natural bounds where they exist, else 1.1 x the worst feasible value (minimisation
+    form) among ``F``."""
+    worst = F.max(axis=0)
+    return [
+        NATURAL_REFERENCE.get(n, 1.1 * abs(w) + 1e-12) for n, w in zip(names, worst, strict=True)
+    ]
+
+
+def fix_reference(store: RunStore, names: list[str], constraints: list[Constraint]) -> None:
+    """The driver's run-level decision: once a committed generation has feasible results,
+    the reference point is computed from them and stored for the rest of the run."""
+    if store.meta("hv_reference", None) is not None:
+        return
+    rows, F, _ = feasible_front(store.results(), names, constraints)
+    if rows:
+        store.set_meta_once("hv_reference", reference_point(names, F))
 
 
 def feasible_front(rows, names: list[str], constraints: list[Constraint]):
@@ -172,17 +189,16 @@ class _Search:
     energy_source: str | None = None  # fixed by the run's first energy value (store meta)
 
     def __post_init__(self) -> None:
-        try:
-            self.energy_source = self.store.meta("energy_source")
-        except XnasError:
-            self.energy_source = None
+        self.energy_source = self.store.meta("energy_source", None)
 
     def task(self, genome: Genome, generation: int | None = None) -> EvalTask:
         """The task for ``genome`` with its donor and stop rule, from the results of
         generations before ``generation`` (all results when None): a resumed
         generational run hands every task exactly what the uninterrupted run did."""
         cost = self.cfg.cost
-        task = make_task(self.cfg, self.space, genome, weights_dir=str(self.store.weights_dir))
+        task = make_task(
+            self.cfg, self.space, genome, weights_dir=str(self.store.weights_dir.resolve())
+        )
         if self.energy_source and task.measure.energy_source == "auto":
             task = replace(task, measure=replace(task.measure, energy_source=self.energy_source))
         if not (cost.inherit or cost.extrapolate):
@@ -194,7 +210,7 @@ class _Search:
                 task = replace(
                     task,
                     donor_key=donor.key,
-                    donor_weights=donor.weights_path,
+                    donor_weights=str(self.store.weights_file(donor).resolve()),
                     epochs=cost.inherit_epochs or task.epochs,
                 )
         if cost.extrapolate:
@@ -215,11 +231,11 @@ class _Search:
         return self._seen[1], self._seen[2]
 
     def _donor(self, genome: Genome, rows) -> EvalResult | None:
-        usable = {
-            r.key: r
-            for _, _, r in rows
-            if r.status != "failed" and r.weights_path and Path(r.weights_path).is_file()
-        }
+        usable = {}
+        for _, _, r in rows:
+            path = self.store.weights_file(r)
+            if r.status != "failed" and path is not None and path.is_file():
+                usable[r.key] = r
         if self.cfg.cost.donor == "parent" and genome in self.lineage:
             parent = usable.get(self.space.canonical(self.lineage[genome]))
             if parent is not None:
@@ -229,7 +245,8 @@ class _Search:
         return None if key is None else usable[key]
 
     def prune_weights(self) -> None:
-        """Keep weight files of the front and the ``cost.keep_weights`` most recent results."""
+        """Keep weight files of the front and the ``cost.keep_weights`` most recent results.
+        Only files inside this run's ``weights/`` are ever deleted."""
         keep = self.cfg.cost.keep_weights
         if keep is None:
             return
@@ -238,7 +255,7 @@ class _Search:
         recent = {r.key for r in rows[-keep:]}
         for r in rows:
             if r.key not in front and r.key not in recent:
-                Path(r.weights_path).unlink(missing_ok=True)
+                self.store.weights_file(r).unlink(missing_ok=True)
 
     def submit(self, task: EvalTask) -> Future:
         return self.executor.submit(call_task, self.evaluate_fn, task)
@@ -333,7 +350,7 @@ def run_search(
         if executor is None:
             return None  # an evaluator rank: its work is done
         store = (
-            RunStore.open(run_dir)
+            RunStore.open(run_dir, write=True)
             if resume
             else RunStore.create(run_dir, to_dict(cfg), _versions())
         )
@@ -400,6 +417,7 @@ def _generational(s: _Search) -> None:
                     {"evaluated": len(new), "failed": failed},
                 )
             )
+            fix_reference(store, s.names, s.constraints)
             s.prune_weights()
             s.report(gen, len(new), len(keys) - len(new), failed)
 
@@ -494,6 +512,7 @@ def _steady_state(s: _Search) -> None:
                 )
             )
             committed = gen
+            fix_reference(store, s.names, s.constraints)
             s.report(gen, done - gen * pop, 0, failed)
             failed = 0
         fill()

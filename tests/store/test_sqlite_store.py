@@ -38,7 +38,7 @@ def test_results_round_trip_and_survive_reopening(tmp_path):
         other = sqlite3.connect(tmp_path / "run" / DB_NAME)
         assert other.execute("SELECT COUNT(*) FROM evaluations").fetchone()[0] == 2
         other.close()
-    with RunStore.open(tmp_path / "run") as store:
+    with RunStore.open(tmp_path / "run", write=True) as store:
         assert store.get("a") == result("a") and "b" in store and "c" not in store
         assert [(g, v, r.key) for g, v, r in store.results()] == [(0, 0.0, "a"), (0, 1.0, "b")]
         assert store.count() == 2 and store.count("failed") == 1

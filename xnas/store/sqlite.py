@@ -9,11 +9,15 @@ known schema raises StoreError with one line saying what was found.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,7 @@ from xnas.evaluate.task import EvalResult
 
 SCHEMA_VERSION = 1
 DB_NAME = "xnas.sqlite"
+LOCK_NAME = "xnas.lock"
 APP_ID = "xnas-run-store"
 
 _SCHEMA = """
@@ -56,10 +61,55 @@ class GenerationState:
 
 
 def _result_from_json(text: str) -> EvalResult:
-    data = json.loads(text)
-    for name in ("genome", "curve", "train_loss"):
-        data[name] = tuple(data[name])
-    return EvalResult(**data)
+    try:
+        data = json.loads(text)
+        for name in ("genome", "curve", "train_loss"):
+            data[name] = tuple(data[name])
+        return EvalResult(**data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise StoreError(
+            f"a stored evaluation is corrupt ({type(exc).__name__}: {str(exc)[:80]}); "
+            "expected the JSON of an evaluation result"
+        ) from None
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON: non-finite floats become null (bare NaN is not JSON: json_extract fails)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+class _Lock:
+    """One writer per run directory: an exclusive ``flock`` on ``xnas.lock`` naming its
+    holder (pid, host). The kernel drops it when the holder dies, so a crash leaves no
+    stale lock. (flock over NFS depends on the mount; a cluster's scratch usually has it.)"""
+
+    def __init__(self, run_dir: Path) -> None:
+        import fcntl
+
+        path = run_dir / LOCK_NAME
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(self.fd, 200, 0).decode(errors="replace").strip() or "unknown"
+            os.close(self.fd)
+            raise StoreError(
+                f"run directory '{run_dir}' is in use by another xnas process ({holder}); "
+                "expected one search or resume at a time (status, table, plot, export still work)"
+            ) from None
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"pid {os.getpid()} on host {socket.gethostname()}".encode(), 0)
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            os.ftruncate(self.fd, 0)
+        os.close(self.fd)
 
 
 _RAW_META = ("app", "schema_version", "created")  # plain strings; every other value is JSON
@@ -68,9 +118,10 @@ _RAW_META = ("app", "schema_version", "created")  # plain strings; every other v
 class RunStore:
     """Read and write one run directory's store; use ``create`` or ``open``."""
 
-    def __init__(self, run_dir: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, run_dir: Path, conn: sqlite3.Connection, lock: _Lock | None = None) -> None:
         self.run_dir = run_dir
         self.conn = conn
+        self._lock = lock
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -79,13 +130,30 @@ class RunStore:
     ) -> RunStore:
         run_dir = Path(run_dir)
         path = run_dir / DB_NAME
+        if run_dir.exists() and not run_dir.is_dir():
+            raise StoreError(f"run directory '{run_dir}' is a file; expected a directory")
         if path.exists():
             raise StoreError(
                 f"'{path}' already exists; expected a new run directory (or xnas resume)"
             )
         run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "weights").mkdir(exist_ok=True)
-        conn = cls._connect(path)
+        lock = _Lock(run_dir)
+        try:
+            return cls(run_dir, cls._create_db(path, config, versions), lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _create_db(
+        cls, path: Path, config: dict[str, Any], versions: dict[str, str]
+    ) -> sqlite3.Connection:
+        """Schema and meta are written to a temporary file renamed into place, so a kill
+        during creation leaves no half-made store that neither search nor resume takes."""
+        (path.parent / "weights").mkdir(exist_ok=True)
+        tmp = path.with_name(DB_NAME + ".creating")
+        tmp.unlink(missing_ok=True)
+        conn = sqlite3.connect(tmp)
         with conn:
             conn.executescript(_SCHEMA)
             conn.executemany(
@@ -98,31 +166,47 @@ class RunStore:
                     ("versions", json.dumps(versions, sort_keys=True)),
                 ],
             )
-        return cls(run_dir, conn)
+        conn.close()
+        os.replace(tmp, path)
+        return cls._connect(path)
 
     @classmethod
-    def open(cls, run_dir: str | Path) -> RunStore:
+    def open(cls, run_dir: str | Path, *, write: bool = False) -> RunStore:
+        """Open a run directory's store: read-only by default (``mode=ro``: the file is
+        never modified, so a reader can inspect a run in progress or on read-only media);
+        ``write=True`` takes the run's writer lock first."""
         run_dir = Path(run_dir)
         path = run_dir / DB_NAME
         if not path.is_file():
             raise StoreError(
                 f"no run store at '{path}'; expected a run directory made by xnas search"
             )
+        lock = _Lock(run_dir) if write else None
         try:
-            conn = cls._connect(path)
+            conn = cls._connect(path) if write else cls._connect_read_only(path)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
+            if lock:
+                lock.release()
             raise StoreError(f"'{path}' is not a readable xnas run store ({exc})") from None
+        problem = None
         if meta.get("app") != APP_ID:
-            raise StoreError(
-                f"'{path}' is an SQLite file of another program; expected an xnas store"
-            )
-        if meta.get("schema_version") != str(SCHEMA_VERSION):
-            raise StoreError(
+            problem = f"'{path}' is an SQLite file of another program; expected an xnas store"
+        elif meta.get("schema_version") != str(SCHEMA_VERSION):
+            problem = (
                 f"'{path}' has store schema {meta.get('schema_version')}; "
                 f"this xnas reads schema {SCHEMA_VERSION}"
             )
-        return cls(run_dir, conn)
+        if problem:
+            conn.close()
+            if lock:
+                lock.release()
+            raise StoreError(problem)
+        return cls(run_dir, conn, lock)
+
+    @staticmethod
+    def _connect_read_only(path: Path) -> sqlite3.Connection:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -133,6 +217,9 @@ class RunStore:
 
     def close(self) -> None:
         self.conn.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> RunStore:
         return self
@@ -141,11 +228,21 @@ class RunStore:
         self.close()
 
     # ----------------------------------------------------------------- meta
-    def meta(self, key: str) -> Any:
+    def meta(self, key: str, default: Any = StoreError) -> Any:
+        """A meta value; a missing key raises StoreError unless ``default`` is given."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row is None:
+            if default is not StoreError:
+                return default
             raise StoreError(f"run store in '{self.run_dir}' lacks meta key {key!r}")
-        return row[0] if key in _RAW_META else json.loads(row[0])
+        if key in _RAW_META:
+            return row[0]
+        try:
+            return json.loads(row[0])
+        except ValueError:
+            raise StoreError(
+                f"run store in '{self.run_dir}': meta {key!r} is corrupt; expected JSON"
+            ) from None
 
     def set_meta_once(self, key: str, value: Any) -> Any:
         """Store ``value`` under ``key`` unless already set; return the stored value."""
@@ -159,9 +256,22 @@ class RunStore:
     def weights_dir(self) -> Path:
         return self.run_dir / "weights"
 
+    def weights_file(self, result: EvalResult) -> Path | None:
+        """The result's weight file inside *this* run directory, or None.
+
+        Stored paths are relative to the run directory (``weights/NAME.pt``); only the file
+        name of any stored path is used, so a copied or moved run reads its own files and
+        never touches another run's (older stores held absolute paths)."""
+        if not result.weights_path:
+            return None
+        return self.weights_dir / Path(result.weights_path).name
+
     # ----------------------------------------------------------------- evaluations
     def add_result(self, result: EvalResult, generation: int, violation: float = 0.0) -> None:
-        """Commit one evaluation (its own transaction). A key is stored once, ever."""
+        """Commit one evaluation (its own transaction). A key is stored once, ever.
+        The weight path is stored relative to the run directory."""
+        if result.weights_path:
+            result = replace(result, weights_path=f"weights/{Path(result.weights_path).name}")
         try:
             with self.conn:
                 self.conn.execute(
@@ -172,7 +282,7 @@ class RunStore:
                         result.status,
                         float(violation),
                         time.time(),
-                        json.dumps(asdict(result), default=str),
+                        json.dumps(_json_safe(asdict(result)), default=str, allow_nan=False),
                     ),
                 )
         except sqlite3.IntegrityError:
