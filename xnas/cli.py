@@ -143,9 +143,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
     """Continue a search from its last committed generation; nothing stored is re-run."""
     from xnas.run import run_search
 
-    return _report(
-        run_search(None, args.run_dir, resume=True, on_generation=_print_generation), args.run_dir
+    front = run_search(
+        None,
+        args.run_dir,
+        resume=True,
+        on_generation=_print_generation,
+        allow_version_change=args.allow_version_change,
     )
+    return _report(front, args.run_dir)
 
 
 class _progress:
@@ -390,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("resume", help="continue a search from its last committed generation")
     p.add_argument("run_dir", help="run directory of an earlier xnas search")
+    p.add_argument(
+        "--allow-version-change",
+        action="store_true",
+        help="resume although library versions differ from the run's (the replay is still "
+        "checked genome by genome against the stored generations)",
+    )
     p.set_defaults(handler=cmd_resume)
 
     p = sub.add_parser("plot", help="all figures of a run: fronts, hypervolume, curves, cells")

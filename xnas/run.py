@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from xnas.config import Config, build, to_dict
-from xnas.errors import ConfigError, XnasError
+from xnas.errors import ConfigError, StoreError, XnasError
 from xnas.evaluate import EvalResult, EvalTask, evaluate, make_task
 from xnas.evaluate.inherit import nearest_donor
 from xnas.evaluate.stoprule import StopRule
@@ -313,6 +313,7 @@ def run_search(
     resume: bool = False,
     evaluate_fn: Callable[[EvalTask], EvalResult] = evaluate,
     on_generation: Callable[[GenerationSummary], None] | None = None,
+    allow_version_change: bool = False,
 ) -> list[str] | None:
     """Run (or resume) a search; returns the final front's keys.
 
@@ -322,6 +323,8 @@ def run_search(
     if resume:
         with RunStore.open(run_dir) as probe:
             stored = build(Config, probe.meta("config"))
+            if not allow_version_change:
+                check_versions(probe.meta("versions", {}), _versions(), run_dir)
         # the launcher of the resumed job decides serial or MPI, not the first one
         cfg = replace(stored, parallel=replace(stored.parallel, backend="auto"))
     assert cfg is not None
@@ -378,14 +381,16 @@ def _generational(s: _Search) -> None:
         s.space, len(s.names), 1 + len(s.constraints), cfg.search.population, cfg.search.seed
     )
     s.lineage = strategy.lineage
-    last = store.last_generation()
-    committed = -1 if last is None else last.generation
+    history = {g.generation: g.population for g in store.generations()}
+    committed = max(history, default=-1)
     limit = cfg.search.max_evaluations
     for gen in range(cfg.search.generations):
         if limit is not None and gen > committed and store.count() >= limit:
             break  # budget spent: stop at a generation boundary (the state stays resumable)
         genomes = strategy.ask()
         keys = [s.space.canonical(g) for g in genomes]
+        if gen in history:
+            check_replay(gen, keys, history[gen])
         new: dict[str, Genome] = {}
         for genome, key in zip(genomes, keys, strict=True):
             if key not in store and key not in new:
@@ -537,6 +542,35 @@ def search_status(run_dir: str | Path) -> dict:
             "front": front,
             "hypervolume": hv,
         }
+
+
+def check_versions(stored: dict[str, str], installed: dict[str, str], run_dir) -> None:
+    """Resume replays the history through the strategy; another library version may ask
+    for other genomes, so a change is refused (``--allow-version-change`` overrides)."""
+    for pkg in sorted(set(stored) | set(installed)):
+        if pkg != "xnas" and stored.get(pkg) != installed.get(pkg):
+            raise StoreError(
+                f"{run_dir} was run with {pkg} {stored.get(pkg, 'absent')}, this is "
+                f"{installed.get(pkg, 'absent')}; expected the same versions to replay it "
+                "(xnas resume --allow-version-change continues if the replay still matches)"
+            )
+
+
+def check_replay(generation: int, asked: list[str], stored: tuple[str, ...]) -> None:
+    """A replayed generation must ask for exactly the stored population."""
+    if list(asked) == list(stored):
+        return
+    at = next(
+        (i for i, (a, b) in enumerate(zip(asked, stored, strict=False)) if a != b),
+        min(len(asked), len(stored)),
+    )
+    got = asked[at] if at < len(asked) else "nothing"
+    want = stored[at] if at < len(stored) else "nothing"
+    raise StoreError(
+        f"resume: replaying generation {generation} asks for {got} at position {at}, the "
+        f"store holds {want}; the stored history does not match this strategy "
+        "(edited store, or another library version or platform)"
+    )
 
 
 def _versions() -> dict[str, str]:
