@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,21 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def xnas_cli(*args: str, cwd: str | Path = "") -> subprocess.CompletedProcess:
+    """The real ``python -m xnas`` in a fresh process (from any working directory)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "xnas", *args],
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+
+
 SHARED_DATA = Path(os.environ.get("XNAS_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 

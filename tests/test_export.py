@@ -27,9 +27,10 @@ def rebuilt(run_dir, key):
     with RunStore.open(run_dir) as store:
         c = build(Config, store.meta("config"))
         result = store.get(key)
+        weights = store.weights_file(result)
     bundle = cached_dataset(c.data)
     model = get_space(c.space).build(result.genome, bundle.input_shape, bundle.num_classes)
-    model.load_state_dict(load_weights(result.weights_path))
+    model.load_state_dict(load_weights(weights))
     return model.eval(), bundle
 
 

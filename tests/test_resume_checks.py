@@ -4,27 +4,12 @@ stored generations, or other library versions, is refused with one line."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 
-from tests.conftest import REPO
+from tests.conftest import xnas_cli as xnas
 from tests.test_run import cfg
 from xnas.run import run_search
 from xnas.store import RunStore
-
-
-def xnas(*args):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "xnas", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
 
 
 def extend(run, generations: int) -> None:

@@ -7,6 +7,7 @@ and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -54,12 +55,17 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_arch(args: argparse.Namespace) -> int:
     """Print an architecture's genotype, params and FLOPs; draw its cells to a PNG."""
     from xnas.config import load_config
+    from xnas.errors import ConfigError
     from xnas.objectives import count_flops, count_params
     from xnas.space import REFERENCES, resolve_arch
     from xnas.viz import draw_genotype
 
     cfg = load_config(args.config, args.overrides)
     shape = _parse_shape(args.input)
+    if args.classes < 1:
+        raise ConfigError(f"--classes {args.classes}: expected an integer >= 1")
+    if args.png is not None:
+        _check_output(args.png, suffixes=(".png", ".pdf", ".svg"), flag="--png")
     space, genome = resolve_arch(args.arch, cfg.space)
     genotype = space.decode(genome)
     model = space.build(genome, shape, args.classes)
@@ -221,7 +227,7 @@ def cmd_table(args: argparse.Namespace) -> int:
     text = "\n".join(parts)
     with _output(args.output) as out:
         out.write(text)
-    if args.output:
+    if args.output not in (None, "-"):
         print(f"wrote the Pareto set and search cost tables to {args.output}")
     return 0
 
@@ -234,6 +240,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.arch:
         from xnas.export import export_network
 
+        if args.output:
+            _check_output(args.output)
         path = export_network(args.run_dir, args.arch, args.format, args.output)
         print(f"wrote {args.format} network {path}")
         return 0
@@ -284,7 +292,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                     error,
                 ]
             )
-    if args.output:
+    if args.output not in (None, "-"):
         print(f"wrote {len(rows)} evaluations to {args.output}")
     return 0
 
@@ -299,12 +307,31 @@ def _report(front: list[str] | None, run_dir: str) -> int:
     return 0
 
 
+def _check_output(path: str, *, suffixes: tuple[str, ...] = (), flag: str = "-o") -> None:
+    """An output file's folder must exist, the path must not be a folder, and its
+    extension must be one the writer understands: one line otherwise, nothing written."""
+    from pathlib import Path
+
+    from xnas.errors import ConfigError
+
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{flag} {path!r} is a directory; expected a file name")
+    if not p.parent.is_dir():
+        raise ConfigError(f"{flag} {path!r}: folder {str(p.parent)!r} does not exist")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise ConfigError(
+            f"{flag} {path!r}: expected a file name ending in {' or '.join(suffixes)}"
+        )
+
+
 def _output(path: str | None):
     """A text file to write (closed afterwards), or standard output (left open)."""
     import contextlib
 
-    if path is None:
+    if path is None or path == "-":
         return contextlib.nullcontext(sys.stdout)
+    _check_output(path)
     return open(path, "w", newline="")  # noqa: SIM115  (the caller's `with` closes it)
 
 
@@ -446,6 +473,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if world_rank() == 0:  # under mpiexec every rank sees the same bad input: say it once
             print(f"xnas: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except sqlite3.DatabaseError as exc:  # pages damaged past the header: still one line
+        print(
+            f"xnas: error: the run store is damaged ({exc}); expected an intact xnas.sqlite",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("xnas: interrupted", file=sys.stderr)
         return 130

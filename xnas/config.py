@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
+import re
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -50,6 +52,15 @@ class DataConfig:
     seed: int = 0
     lines: LinesOptions = field(default_factory=LinesOptions)
 
+    def __post_init__(self) -> None:
+        _at_least("data.train_size", self.train_size, 1)
+        _at_least("data.val_size", self.val_size, 1)
+        _at_least("data.image_size", self.image_size, 1)
+        _at_least("data.cutout", self.cutout, 0)
+        _at_least("data.seed", self.seed, 0)
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(f"data.val_fraction: expected 0 < f < 1, got {self.val_fraction}")
+
 
 @dataclass(frozen=True)
 class SearchConfig:
@@ -60,6 +71,12 @@ class SearchConfig:
     max_evaluations: int | None = None
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        _at_least("search.population", self.population, 2)
+        _at_least("search.generations", self.generations, 1)
+        _at_least("search.max_evaluations", self.max_evaluations, 1)
+        _at_least("search.seed", self.seed, 0)
+
 
 @dataclass(frozen=True)
 class SpaceConfig:
@@ -68,6 +85,11 @@ class SpaceConfig:
     ops: tuple[str, ...] | None = None  # micro: op subset; None = the space's default
     channels: int = 8
     layers: int = 1  # micro: normal cells per stage; nb201: cells per stage
+
+    def __post_init__(self) -> None:
+        _at_least("space.blocks", self.blocks, 1)
+        _at_least("space.channels", self.channels, 1)
+        _at_least("space.layers", self.layers, 1)
 
 
 @dataclass(frozen=True)
@@ -89,6 +111,26 @@ class TrainConfig:
     # weights that error and trained objectives are measured on: the last epoch's, or the
     # best validation epoch's (XNAS's val_acc__max tasks, e.g. CIFAR-10)
     checkpoint: Literal["last", "best"] = "last"
+
+    def __post_init__(self) -> None:
+        _at_least("train.epochs", self.epochs, 0)
+        _at_least("train.batch_size", self.batch_size, 1)
+        _at_least("train.warmup_epochs", self.warmup_epochs, 0)
+        _at_least("train.num_workers", self.num_workers, 0)
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ConfigError(f"train.lr: expected a number > 0, got {self.lr}")
+        for name in ("momentum", "weight_decay", "label_smoothing"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ConfigError(f"train.{name}: expected a number >= 0, got {value}")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise ConfigError(
+                f"train.grad_clip: expected a number > 0 or null, got {self.grad_clip}"
+            )
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", self.device):
+            raise ConfigError(
+                f"train.device: expected auto, cpu, cuda, cuda:N or mps, got {self.device!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -113,6 +155,22 @@ class ObjectiveConfig:
     name: str
     constraint: str | None = None  # e.g. "<= 5" for latency in ms
     optimize: bool = True  # false: measured and stored for every genome, not searched on
+
+    def __post_init__(self) -> None:
+        if self.constraint is not None:
+            parse_constraint(self.constraint, f"objective {self.name}")
+
+
+def parse_constraint(text: str, where: str) -> tuple[str, float]:
+    """'<= 5' -> ('<=', 5.0); anything else is a ConfigError naming ``where``."""
+    m = re.fullmatch(r"\s*(<=|>=)\s*(\S+)\s*", text)
+    bound = None
+    if m:
+        with contextlib.suppress(ValueError):
+            bound = float(m.group(2))
+    if bound is None or not math.isfinite(bound):
+        raise ConfigError(f"{where}: constraint {text!r}: expected '<= NUMBER' or '>= NUMBER'")
+    return m.group(1), bound
 
 
 @dataclass(frozen=True)
@@ -178,6 +236,17 @@ class Config:
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+
+    def __post_init__(self) -> None:
+        names = [o.name for o in self.objectives]
+        dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if dup is not None:
+            raise ConfigError(f"objectives: {dup!r} is listed twice; expected each at most once")
+
+
+def _at_least(where: str, value: int | None, low: int) -> None:
+    if value is not None and value < low:
+        raise ConfigError(f"{where}: expected an integer >= {low}, got {value}")
 
 
 # --------------------------------------------------------------------------- building
@@ -282,6 +351,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
             value = yaml.safe_load(text) if text.strip() else ""
         except yaml.YAMLError as exc:
             raise ConfigError(f"override {item!r}: value is not valid YAML ({exc})") from None
+        _check_size(value, f"override {path.strip()}")
         node: Any = result
         keys = path.strip().split(".")
         for depth, key in enumerate(keys):
@@ -326,19 +396,47 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
     raw: Any = {}
     if path is not None:
         p = Path(path)
+        if p.is_dir():
+            raise ConfigError(f"config file {str(p)!r} is a directory; expected a YAML file")
         if not p.is_file():
             raise ConfigError(f"config file {str(p)!r} not found; expected a YAML file")
         try:
-            raw = yaml.safe_load(p.read_text()) or {}
+            raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {str(p)!r} is not UTF-8 text; expected YAML") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f" at line {mark.line + 1}" if mark else ""
             raise ConfigError(f"config file {str(p)!r} is not valid YAML{at}") from None
+        _check_size(raw, str(p))
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {str(path)!r}: expected a mapping at the top level")
     # Overrides land on the defaults merged with the file, so `objectives.0.constraint=...`
     # works even when the file does not spell the objectives out.
     return build(Config, apply_overrides(_merge(to_dict(Config()), raw), overrides))
+
+
+MAX_CONFIG_NODES = 100_000
+
+
+def _check_size(raw: Any, where: str) -> None:
+    """Refuse a config whose aliases expand past ``MAX_CONFIG_NODES`` values (a YAML
+    'billion laughs' bomb: a few lines that expand until memory runs out). The walk
+    stops as soon as the bound is passed, so it costs at most that many steps."""
+    count = 0
+    stack = [raw]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_CONFIG_NODES:
+            raise ConfigError(
+                f"config file {where!r} expands to more than {MAX_CONFIG_NODES:,} values "
+                "(YAML aliases?); expected a config of ordinary size"
+            )
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def _merge(base: Any, top: Any) -> Any:

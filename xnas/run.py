@@ -10,7 +10,6 @@ continues with the first generation that was not committed.
 
 from __future__ import annotations
 
-import re
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xnas.config import Config, build, to_dict
+from xnas.config import Config, build, parse_constraint, to_dict
 from xnas.errors import ConfigError, StoreError, XnasError
 from xnas.evaluate import EvalResult, EvalTask, evaluate, make_task
 from xnas.evaluate.inherit import nearest_donor
@@ -32,7 +31,6 @@ from xnas.strategy import STRATEGIES
 from xnas.strategy.steady import SteadyStateNSGA2
 
 FAILED_F = 1e12  # objective placeholder for failed evaluations (they are infeasible anyway)
-_CONSTRAINT = re.compile(r"^\s*(<=|>=)\s*(-?[0-9.eE+-]+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -126,13 +124,26 @@ def constraints_of(cfg: Config) -> list[Constraint]:
         OBJECTIVES.get(obj.name)
         if obj.constraint is None:
             continue
-        m = _CONSTRAINT.match(obj.constraint)
-        if not m:
-            raise ConfigError(
-                f"objectives.{i}.constraint {obj.constraint!r}: expected '<= NUMBER' or '>= NUMBER'"
-            )
-        out.append(Constraint(obj.name, m.group(1), float(m.group(2))))
+        op, bound = parse_constraint(obj.constraint, f"objectives.{i}")
+        out.append(Constraint(obj.name, op, bound))
     return out
+
+
+def check_device(name: str) -> None:
+    """``train.device`` must exist here (the driver's node stands for its workers')."""
+    import torch
+
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(
+                f"train.device {name!r}: CUDA is not available here; expected auto or cpu"
+            )
+        if ":" in name and int(name.split(":")[1]) >= torch.cuda.device_count():
+            raise ConfigError(
+                f"train.device {name!r}: only {torch.cuda.device_count()} CUDA devices here"
+            )
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("train.device 'mps': MPS is not available here; expected auto or cpu")
 
 
 def check_cost(cfg: Config, names: list[str]) -> None:
@@ -342,6 +353,7 @@ def run_search(
     if cfg.evaluator.name == "train":
         from xnas.evaluate.evaluator import cached_dataset
 
+        check_device(cfg.train.device)
         cached_dataset(cfg.data)  # a dataset that cannot load stops here, before any store
     if cfg.evaluator.name == "tabular":
         from xnas.evaluate.tabular import TabularEvaluator, check_table

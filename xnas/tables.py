@@ -62,16 +62,18 @@ def pareto_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
         names = [o.name for o in cfg.objectives]  # recorded ones too
         results = [store.get(k) for k in keys]
     headers = ["key", *(objective_header(n, results) for n in names)]
-    headers += ["params", "FLOPs (2 x MACs)", "status", "epochs", "donor"]
+    # params and FLOPs are always listed, once: as objectives when they are, else counted
+    extra = [c for c in ("params", "flops") if c not in names]
+    headers += [{"params": "params", "flops": "FLOPs (2 x MACs)"}[c] for c in extra]
+    headers += ["status", "epochs", "donor"]
     rows = []
     for r in results:
-        params, flops = _complexity(r, cfg)
+        counted = dict(zip(("params", "flops"), _complexity(r, cfg), strict=True))
         rows.append(
             [
                 r.key,
                 *(r.objectives.get(n, "") for n in names),
-                params,
-                flops,
+                *(counted[c] for c in extra),
                 r.status,
                 r.epochs,
                 r.donor_key or "",

@@ -6,12 +6,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import REPO
+from tests.conftest import xnas_cli as xnas
 from tests.test_run import cfg
 from xnas.errors import StoreError
 from xnas.run import run_search
@@ -27,18 +26,6 @@ def digest(path) -> dict[str, str]:
         for p in sorted(path.rglob("*"))
         if p.is_file()
     }
-
-
-def xnas(*args, cwd=REPO):
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "xnas", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-    )
 
 
 def test_a_copied_run_resumed_elsewhere_touches_nothing_of_the_original(tmp_path):

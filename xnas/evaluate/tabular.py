@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +29,13 @@ def load_table(path: str, key_column: str, space: SpaceConfig) -> dict[str, dict
     if not file.is_file():
         raise DataError(f"evaluator.table {path!r} not found; expected a CSV file")
     sp = get_space(space)
-    with file.open(newline="") as fh:
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"evaluator.table {path!r} is not UTF-8 text (byte {exc.start}); expected a CSV file"
+        ) from None
+    with io.StringIO(text, newline="") as fh:
         reader = csv.DictReader(fh)
         columns = reader.fieldnames or []
         if key_column not in columns:

@@ -8,6 +8,7 @@ NB201 cells are arch strings from Dong & Yang, ICLR 2020 (NAS-Bench-201).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from xnas.config import SpaceConfig
@@ -92,6 +93,11 @@ def resolve_arch(text: str, space_cfg: SpaceConfig) -> tuple[SearchSpace, Genome
     Names and keys pick their own space; a plain list of ints uses ``space_cfg``.
     """
     text = text.strip()
+    if re.fullmatch(r"[A-Za-z][\w.-]*", text) and text not in REFERENCES:
+        raise GenomeError(
+            f"unknown reference {text!r}; expected one of {', '.join(REFERENCES)}, an NB201 "
+            "arch string, a micro key N[...]R[...] or a list of ints"
+        )
     if text in REFERENCES:
         ref = REFERENCES[text]
         name, key = ref.space, ref.key
