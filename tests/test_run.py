@@ -334,3 +334,34 @@ def test_recorded_objectives_are_measured_but_not_searched_on(tmp_path):
 
     with pytest.raises(ConfigError, match="expected at least one"):
         run_search(cfg("objectives=[{name: error, optimize: false}]"), tmp_path / "r2")
+
+
+class Hangs:
+    """Injected fault: the second evaluation never returns."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, task):
+        self.calls += 1
+        if self.calls == 2:
+            import time
+
+            while True:
+                time.sleep(3600)
+        return evaluate(task)
+
+
+def test_a_hung_evaluation_times_out_serially_and_the_search_completes(tmp_path):
+    from xnas.run import run_search
+
+    front = run_search(
+        cfg("parallel.task_timeout=3", "search.generations=2"), tmp_path / "r", evaluate_fn=Hangs()
+    )
+    assert front
+    rows = stored(tmp_path / "r")
+    failed = [k for _, k, s in rows if s == "failed"]
+    assert len(failed) == 1
+    with RunStore.open(tmp_path / "r") as store:
+        assert "timed out after 3 s" in store.get(failed[0]).error
+        assert store.last_generation().generation == 1

@@ -178,8 +178,13 @@ class ParallelConfig:
     backend: Literal["auto", "serial", "mpi"] = "auto"  # auto: mpi when launched on >= 2 ranks
     threads_per_rank: int | None = None  # None: Slurm cpus-per-task or 1 per MPI rank; all serially
     poll_interval: float = 0.002  # s, longest sleep between MPI polls of an idle rank
+    task_timeout: float | None = None  # s; a longer evaluation is stopped, stored as failed
 
     def __post_init__(self) -> None:
+        if self.task_timeout is not None and not self.task_timeout > 0:
+            raise ConfigError(
+                f"parallel.task_timeout: expected seconds > 0 or null, got {self.task_timeout}"
+            )
         if self.threads_per_rank is not None and self.threads_per_rank < 1:
             raise ConfigError(
                 f"parallel.threads_per_rank: expected >= 1, got {self.threads_per_rank}"

@@ -269,7 +269,9 @@ class _Search:
                 self.store.weights_file(r).unlink(missing_ok=True)
 
     def submit(self, task: EvalTask) -> Future:
-        return self.executor.submit(call_task, self.evaluate_fn, task)
+        return self.executor.submit(
+            call_task, self.evaluate_fn, task, self.cfg.parallel.task_timeout
+        )
 
     def record(self, future: Future, task: EvalTask, generation: int) -> EvalResult:
         """Commit one finished evaluation (one transaction) the moment it arrives."""

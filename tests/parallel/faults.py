@@ -3,7 +3,8 @@
 ``mpiexec -n 3 python -m tests.parallel.faults RUN_DIR MODE [overrides...]``: the first
 three genomes of generation 0 (known in advance: the strategy is seeded) fail in three
 ways: the first raises, the second returns NaN, and in MODE=die the third kills its
-own worker process with SIGKILL, as the out-of-memory killer would. MODE=crash raises
+own worker process with SIGKILL, as the out-of-memory killer would; in MODE=hang it
+never returns (pass ``parallel.task_timeout=...``). MODE=crash raises
 in the driver after the first generation (a driver bug).
 """
 
@@ -13,6 +14,7 @@ import dataclasses
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 
 from xnas.config import load_config
@@ -40,12 +42,16 @@ class Faulty:
     raises: str
     nan: str
     dies: str | None
+    hangs: str | None = None
 
     def __call__(self, task: EvalTask) -> EvalResult:
         if task.key == self.raises:
             raise RuntimeError(f"injected failure for {task.key}")
         if task.key == self.dies:
             os.kill(os.getpid(), signal.SIGKILL)
+        if task.key == self.hangs:
+            while True:  # a hung evaluation: never returns
+                time.sleep(3600)
         result = evaluate(task)
         if task.key == self.nan:
             nan = {**result.objectives, "error": float("nan")}
@@ -70,7 +76,12 @@ def main(run_dir: str, mode: str, *overrides: str) -> int:
     from tests.parallel.faults import Faulty as Importable  # not __main__.Faulty: workers import it
 
     keys = first_keys(cfg)
-    faulty = Importable(keys[0], keys[1], keys[2] if mode == "die" else None)
+    faulty = Importable(
+        keys[0],
+        keys[1],
+        keys[2] if mode == "die" else None,
+        keys[2] if mode == "hang" else None,
+    )
     front = run_search(
         cfg, run_dir, evaluate_fn=faulty, on_generation=crash if mode == "crash" else None
     )

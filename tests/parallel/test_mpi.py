@@ -115,6 +115,30 @@ def test_raise_and_nan_are_stored_as_failed_and_the_search_completes(tmp_path):
     assert nan.status == "failed" and "non-finite" in nan.error
 
 
+def test_a_hung_evaluation_times_out_and_the_search_completes(tmp_path):
+    run_dir = tmp_path / "run"
+    done = mpiexec(
+        3,
+        sys.executable,
+        "-m",
+        "tests.parallel.faults",
+        str(run_dir),
+        "hang",
+        "parallel.task_timeout=4",
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    keys = first_keys(load_config(None, SEARCH))
+    with RunStore.open(run_dir) as store:
+        hung = store.get(keys[2])
+        assert store.last_generation().generation == 1  # both generations ran
+        others = [r for *_, r in store.results() if r.key not in keys[:3]]
+    assert hung.status == "failed" and "timed out after 4 s" in hung.error
+    assert hung.rank in (1, 2) and others and all(r.status == "ok" for r in others)
+    # the rank that timed out went on evaluating
+    assert hung.rank in {r.rank for r in others}
+
+
 def test_a_dying_worker_aborts_the_job_and_resume_completes_it(tmp_path, serial_run):
     run_dir = tmp_path / "run"
     start = time.monotonic()
