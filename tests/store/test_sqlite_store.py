@@ -84,3 +84,16 @@ def test_foreign_corrupted_and_missing_stores_are_one_line_errors(tmp_path):
     RunStore.create(tmp_path / "run", {}, {}).close()
     with pytest.raises(StoreError, match="already exists"):
         RunStore.create(tmp_path / "run", {}, {})
+
+
+def test_the_store_imports_without_the_evaluation_stack():
+    """Layering: reading a run needs neither torch nor pymoo nor scipy."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, xnas.store, xnas.results; "
+        "print(sorted(m for m in ('torch', 'pymoo', 'scipy', 'captum') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -18,13 +18,13 @@ when the config is read (``run.check_cost``) instead of running a rule that neve
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from pymoo.util.dominator import Dominator
 
 from xnas.evaluate.calibration import HeadroomBand, Prediction, default_band
 from xnas.objectives.base import OBJECTIVES
+from xnas.results import StopRule
 
 # Guards and margins, chosen on benchmarks/bench_stoprule.py (leave one dataset out) as the
 # most conservative setting that kept false stops at zero there; see the README.
@@ -36,14 +36,6 @@ RISING = 0.3
 # the optimistic accuracy is raised by this many binomial standard errors of the
 # validation estimate: networks closer than the measurement noise are not told apart
 NOISE_SE = 0.5
-
-
-@dataclass(frozen=True)
-class StopRule:
-    names: tuple[str, ...]  # objective order of the front vectors
-    front: tuple[tuple[float, ...], ...]  # current front, minimisation form
-    min_epochs: int = 3
-    quantile: float = 0.99  # two-sided coverage of the calibrated band
 
 
 def optimistic_vector(

@@ -6,10 +6,10 @@ the driver leaves the block). ``serial`` evaluates in-process; ``mpi`` uses
 ``mpi4py.futures.MPICommExecutor`` (rank 0 drives, ranks 1..N-1 evaluate).
 """
 
-from xnas.evaluate.task import failed_result
 from xnas.parallel.base import EXECUTORS, Executor, open_executor
 from xnas.parallel.launch import world_rank, world_size
 from xnas.parallel.worker import call_task
+from xnas.results import failed_result
 
 __all__ = [
     "EXECUTORS",

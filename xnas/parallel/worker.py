@@ -14,9 +14,8 @@ import traceback
 from collections.abc import Callable, Iterator
 
 from xnas.errors import XnasError
-from xnas.evaluate import EvalResult, EvalTask
-from xnas.evaluate.task import failed_result
 from xnas.parallel.launch import world_rank
+from xnas.results import EvalResult, EvalTask, failed_result
 
 
 class EvaluationTimeout(BaseException):

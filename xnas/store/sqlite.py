@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from xnas.errors import StoreError
-from xnas.evaluate.task import EvalResult
+from xnas.results import EvalResult
 
 SCHEMA_VERSION = 1
 DB_NAME = "xnas.sqlite"

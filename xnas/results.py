@@ -1,0 +1,76 @@
+"""What crosses process boundaries: one task in, one result out (plain frozen data).
+
+Dependency-free on purpose (no torch, pymoo or scipy): the run store, the reports and
+``xnas status`` read results without importing the evaluation stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from xnas.config import DataConfig, MeasureConfig, SpaceConfig, TrainConfig
+
+Status = Literal["ok", "stopped", "failed"]
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """The learning-curve stop rule's settings and the driver's front snapshot
+    (``xnas.evaluate.stoprule`` applies it)."""
+
+    names: tuple[str, ...]  # objective order of the front vectors
+    front: tuple[tuple[float, ...], ...]  # current front, minimisation form
+    min_epochs: int = 3
+    quantile: float = 0.99  # two-sided coverage of the calibrated band
+
+
+@dataclass(frozen=True)
+class EvalTask:
+    key: str
+    genome: tuple[int, ...]
+    space: SpaceConfig
+    data: DataConfig
+    train: TrainConfig
+    measure: MeasureConfig
+    objectives: tuple[str, ...]
+    seed: int
+    epochs: int
+    weights_dir: str | None = None  # where to save the trained weights (None: don't)
+    donor_key: str | None = None
+    donor_weights: str | None = None  # state-dict file of the donor (weight inheritance)
+    stop: StopRule | None = None  # learning-curve stop rule with the driver's front snapshot
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    key: str
+    genome: tuple[int, ...]
+    status: Status
+    objectives: dict[str, float]  # raw values, each in its own sense (see objectives.base)
+    measurements: dict[str, dict[str, Any]]  # how each value was obtained
+    curve: tuple[float, ...] = ()  # validation accuracy after every epoch
+    train_loss: tuple[float, ...] = ()
+    epochs: int = 0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    error: str | None = None  # reason and traceback when status == "failed"
+    rank: int = 0
+    host: str = ""
+    device: str = ""
+    weights_path: str | None = None
+    donor_key: str | None = None
+    inherited_fraction: float = 0.0
+
+
+def failed_result(task: EvalTask, error: str, **fields: Any) -> EvalResult:
+    """The stored form of an evaluation that went wrong: reason + traceback, no values."""
+    return EvalResult(
+        key=task.key,
+        genome=task.genome,
+        status="failed",
+        objectives={},
+        measurements={},
+        error=error,
+        donor_key=task.donor_key,
+        **fields,
+    )
