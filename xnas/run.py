@@ -21,10 +21,11 @@ import numpy as np
 from xnas.config import Config, build, parse_constraint, to_dict
 from xnas.errors import ConfigError, StoreError, XnasError
 from xnas.evaluate import EvalResult, EvalTask, evaluate, make_task
-from xnas.evaluate.inherit import nearest_donor
-from xnas.evaluate.stoprule import StopRule
+from xnas.evaluate.inherit import nearest_index
+from xnas.front import Archive
 from xnas.objectives import OBJECTIVES, to_minimization
 from xnas.parallel import Executor, call_task, failed_result, open_executor
+from xnas.results import StopRule
 from xnas.space import Genome, SearchSpace, get_space
 from xnas.store import GenerationState, RunStore
 from xnas.strategy import STRATEGIES
@@ -65,8 +66,8 @@ def front_summary(
     """(front keys, hypervolume) from one read of the store; never writes.
 
     The hypervolume uses the run's reference point (``hv_reference`` in the store's meta,
-    fixed by the driver: ``fix_reference``); before the driver has fixed it, a provisional
-    one from the results so far.
+    fixed by the driver: ``_Search.fix_reference``); before the driver has fixed it, a
+    provisional one from the results so far.
     """
     from pymoo.indicators.hv import HV
 
@@ -86,16 +87,6 @@ def reference_point(names: list[str], F: np.ndarray) -> list[float]:
     return [
         NATURAL_REFERENCE.get(n, 1.1 * abs(w) + 1e-12) for n, w in zip(names, worst, strict=True)
     ]
-
-
-def fix_reference(store: RunStore, names: list[str], constraints: list[Constraint]) -> None:
-    """The driver's run-level decision: once a committed generation has feasible results,
-    the reference point is computed from them and stored for the rest of the run."""
-    if store.meta("hv_reference", None) is not None:
-        return
-    rows, F, _ = feasible_front(store.results(), names, constraints)
-    if rows:
-        store.set_meta_once("hv_reference", reference_point(names, F))
 
 
 def feasible_front(rows, names: list[str], constraints: list[Constraint]):
@@ -196,11 +187,37 @@ class _Search:
     on_generation: Callable[[GenerationSummary], None] | None
 
     lineage: dict[Genome, Genome] = field(default_factory=dict)  # the strategy's, if known
-    _seen: tuple = ()  # (cache key, rows visible to new tasks, their front)
     energy_source: str | None = None  # fixed by the run's first energy value (store meta)
 
     def __post_init__(self) -> None:
+        """The store is read once; from then on the driver keeps what it needs in memory
+        (every row, the front archive, the weight files that exist), so its bookkeeping
+        per evaluation does not grow with the run."""
         self.energy_source = self.store.meta("energy_source", None)
+        self.rows: list[tuple[int, float, EvalResult]] = list(self.store.results())
+        self.archive = Archive(len(self.names))
+        self.consumed = 0  # rows[:consumed] are in the archive and the weight bookkeeping
+        self.with_weights: dict[str, EvalResult] = {}  # consumed results whose file exists
+        self.weighted_keys: list[str] = []  # consumed results with a weight file, in order
+        self.normalized: dict[str, Genome] = {}  # their normalised genomes (donor distances)
+
+    def advance(self, generation: int | None) -> None:
+        """Take every row of generations before ``generation`` (all rows when None) into
+        the archive; rows arrive in generation order (the barrier, or steady-state's
+        nominal generations), so what a generation's tasks see is fixed when it starts."""
+        while self.consumed < len(self.rows):
+            gen, viol, result = self.rows[self.consumed]
+            if generation is not None and gen >= generation:
+                break
+            self.consumed += 1
+            if result.status != "failed" and viol == 0:
+                self.archive.add(result.key, to_minimization(result.objectives, self.names))
+            if result.weights_path:
+                self.weighted_keys.append(result.key)
+                path = self.store.weights_file(result)
+                if result.status != "failed" and path.is_file():
+                    self.with_weights[result.key] = result
+                    self.normalized[result.key] = self.space.normalize(result.genome)
 
     def task(self, genome: Genome, generation: int | None = None) -> EvalTask:
         """The task for ``genome`` with its donor and stop rule, from the results of
@@ -214,9 +231,9 @@ class _Search:
             task = replace(task, measure=replace(task.measure, energy_source=self.energy_source))
         if not (cost.inherit or cost.extrapolate):
             return task
-        rows, front = self._snapshot(generation)
+        self.advance(generation)
         if cost.inherit:
-            donor = self._donor(genome, rows)
+            donor = self._donor(genome)
             if donor is not None:
                 task = replace(
                     task,
@@ -225,35 +242,28 @@ class _Search:
                     epochs=cost.inherit_epochs or task.epochs,
                 )
         if cost.extrapolate:
+            front = self.archive.vectors()
             rule = StopRule(tuple(self.names), front, cost.min_epochs, cost.band_quantile)
             task = replace(task, stop=rule)
         return task
 
-    def _snapshot(self, generation: int | None) -> tuple[list, tuple]:
-        """Stored rows visible to new tasks and their front (minimisation form), read and
-        sorted once per set of results rather than once per task."""
-        # earlier generations never change during one: read them once per generation
-        key = ("generation", generation) if generation is not None else (self.store.count(),)
-        if not self._seen or self._seen[0] != key:
-            rows = [r for r in self.store.results() if generation is None or r[0] < generation]
-            _, F, idx = feasible_front(rows, self.names, self.constraints)
-            front = tuple(tuple(float(v) for v in F[i]) for i in sorted(idx))
-            self._seen = (key, rows, front)
-        return self._seen[1], self._seen[2]
-
-    def _donor(self, genome: Genome, rows) -> EvalResult | None:
-        usable = {}
-        for _, _, r in rows:
-            path = self.store.weights_file(r)
-            if r.status != "failed" and path is not None and path.is_file():
-                usable[r.key] = r
+    def _donor(self, genome: Genome) -> EvalResult | None:
+        usable = self.with_weights
         if self.cfg.cost.donor == "parent" and genome in self.lineage:
             parent = usable.get(self.space.canonical(self.lineage[genome]))
             if parent is not None:
                 return parent
-        candidates = [(k, r.genome, r.objectives.get("error", 1.0)) for k, r in usable.items()]
-        key = nearest_donor(self.space, genome, candidates)
-        return None if key is None else usable[key]
+        if not usable:
+            return None
+        keys = list(usable)
+        i = nearest_index(
+            self.space,
+            genome,
+            np.array([self.normalized[k] for k in keys]),
+            np.array([usable[k].objectives.get("error", 1.0) for k in keys]),
+            keys,
+        )
+        return usable[keys[i]]
 
     def prune_weights(self) -> None:
         """Keep weight files of the front and the ``cost.keep_weights`` most recent results.
@@ -261,12 +271,12 @@ class _Search:
         keep = self.cfg.cost.keep_weights
         if keep is None:
             return
-        rows = [r for _, _, r in self.store.results() if r.weights_path]
-        front = set(front_summary(self.store, self.names, self.constraints)[0])
-        recent = {r.key for r in rows[-keep:]}
-        for r in rows:
-            if r.key not in front and r.key not in recent:
-                self.store.weights_file(r).unlink(missing_ok=True)
+        self.advance(None)
+        front = set(self.archive.keys)
+        recent = set(self.weighted_keys[-keep:])
+        for key in [k for k in self.with_weights if k not in front and k not in recent]:
+            self.store.weights_file(self.with_weights.pop(key)).unlink(missing_ok=True)
+            del self.normalized[key]
 
     def submit(self, task: EvalTask) -> Future:
         return self.executor.submit(
@@ -286,6 +296,7 @@ class _Search:
         result = self.pin_energy_source(result)
         _, G = objective_rows([result], self.names, self.constraints)
         self.store.add_result(result, generation, violation(G[0]))
+        self.rows.append((generation, violation(G[0]), self.store.get(result.key)))
         return result
 
     def pin_energy_source(self, result: EvalResult) -> EvalResult:
@@ -311,9 +322,30 @@ class _Search:
             ),
         )
 
+    def fix_reference(self) -> None:
+        """The run's hypervolume reference point, decided once by the driver: after the
+        first committed generation with feasible results (``reference_point``)."""
+        self.advance(None)
+        if self.archive.count and self.store.meta("hv_reference", None) is None:
+            self.store.set_meta_once(
+                "hv_reference", reference_point(self.names, self.archive.worst[None, :])
+            )
+
+    def front(self) -> tuple[list[str], float]:
+        """(front keys, hypervolume) from memory, as ``front_summary`` gives them."""
+        from pymoo.indicators.hv import HV
+
+        self.advance(None)
+        keys, F = self.archive.front()
+        if not keys:
+            return [], 0.0
+        stored = self.store.meta("hv_reference", None)
+        ref = np.array(stored if stored is not None else reference_point(self.names, F))
+        return keys, float(HV(ref_point=ref)(F))
+
     def report(self, generation: int, evaluated: int, reused: int, failed: int) -> None:
         if self.on_generation is not None:
-            front, hv = front_summary(self.store, self.names, self.constraints)
+            front, hv = self.front()
             self.on_generation(
                 GenerationSummary(generation, evaluated, reused, failed, len(front), hv)
             )
@@ -436,7 +468,7 @@ def _generational(s: _Search) -> None:
                     {"evaluated": len(new), "failed": failed},
                 )
             )
-            fix_reference(store, s.names, s.constraints)
+            s.fix_reference()
             s.prune_weights()
             s.report(gen, len(new), len(keys) - len(new), failed)
 
@@ -531,7 +563,7 @@ def _steady_state(s: _Search) -> None:
                 )
             )
             committed = gen
-            fix_reference(store, s.names, s.constraints)
+            s.fix_reference()
             s.report(gen, done - gen * pop, 0, failed)
             failed = 0
         fill()

@@ -106,3 +106,16 @@ def test_weights_are_loaded_safely_and_an_unusable_donor_means_training_from_scr
     assert "donor_unusable" in result.measurements["inheritance"]
     missing = evaluate(dataclasses.replace(task, donor_weights=str(tmp_path / "pruned.pt")))
     assert missing.status == "ok" and "donor_unusable" in missing.measurements["inheritance"]
+
+
+@pytest.mark.parametrize("name", ["nb201", "micro"])
+def test_vectorised_nearest_donor_equals_the_distance_definition(name):
+    space = get_space(SpaceConfig(name=name))
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        genome = space.sample(rng)
+        candidates = [
+            (f"k{i}", space.sample(rng), float(rng.integers(0, 3)) / 2) for i in range(30)
+        ]
+        expected = min(candidates, key=lambda c: (space.distance(genome, c[1]), c[2], c[0]))[0]
+        assert nearest_donor(space, genome, candidates) == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -44,9 +45,22 @@ def nearest_donor(
 ) -> str | None:
     """Key of the stored architecture closest to ``genome`` (space distance); ties go to
     the lower error, then the key, so the choice is deterministic."""
-    best = min(
-        candidates,
-        key=lambda c: (space.distance(genome, c[1]), c[2], c[0]),
-        default=None,
-    )
-    return None if best is None else best[0]
+    if not candidates:
+        return None
+    keys = [c[0] for c in candidates]
+    normalized = np.array([space.normalize(tuple(c[1])) for c in candidates])
+    i = nearest_index(space, genome, normalized, np.array([c[2] for c in candidates]), keys)
+    return keys[i]
+
+
+def nearest_index(
+    space: SearchSpace, genome: Genome, normalized: np.ndarray, errors: np.ndarray, keys: list
+) -> int:
+    """``nearest_donor`` on pre-normalised candidate genomes (rows of ``normalized``):
+    the unit-wise Hamming distance of ``SearchSpace.distance``, vectorised."""
+    g = np.asarray(space.normalize(tuple(genome)))
+    units = space.n_var // space.unit
+    differ = (normalized != g).reshape(len(normalized), units, space.unit).any(axis=2)
+    distance = differ.sum(axis=1)
+    order = sorted(range(len(keys)), key=lambda i: (distance[i], errors[i], keys[i]))
+    return order[0]
