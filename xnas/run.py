@@ -463,14 +463,21 @@ def _generational(s: _Search) -> None:
                 GenerationState(
                     gen,
                     tuple(keys),
-                    {"strategy": cfg.search.strategy, "replay": True},
-                    {"seed": cfg.search.seed},
+                    restore_state(cfg.search.strategy, "generational", cfg.search.seed),
+                    None,
                     {"evaluated": len(new), "failed": failed},
                 )
             )
             s.fix_reference()
             s.prune_weights()
             s.report(gen, len(new), len(keys) - len(new), failed)
+
+
+def restore_state(strategy: str, mode: str, seed: int) -> dict:
+    """What a generation row records about the strategy: how it is restored. No live
+    state or RNG state is stored: resume rebuilds the strategy from the seed and replays
+    the stored history through ask/tell, checking every replayed generation."""
+    return {"strategy": strategy, "mode": mode, "seed": seed, "restore": "replay"}
 
 
 def longest_first(space: SearchSpace, genomes: list[Genome]) -> list[Genome]:
@@ -557,8 +564,8 @@ def _steady_state(s: _Search) -> None:
                 GenerationState(
                     gen,
                     tuple(s.space.canonical(g) for g in strategy.members()),
-                    {"strategy": "nsga2", "mode": "steady_state"},
-                    {"seed": cfg.search.seed},
+                    restore_state("nsga2", "steady_state", cfg.search.seed),
+                    None,
                     {"evaluated": done - gen * pop, "failed": failed},
                 )
             )

@@ -55,8 +55,8 @@ CREATE TABLE generations (
 class GenerationState:
     generation: int
     population: tuple[str, ...]  # keys
-    strategy_state: Any  # JSON-able
-    rng_state: Any  # numpy bit-generator state (JSON-able dict)
+    strategy_state: Any  # JSON-able: how the strategy is restored (run.restore_state)
+    rng_state: Any  # always None since resume replays from the seed (column kept: schema 1)
     counters: dict[str, int]
 
 
