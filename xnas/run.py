@@ -25,6 +25,7 @@ from xnas.evaluate.inherit import nearest_index
 from xnas.front import Archive
 from xnas.objectives import OBJECTIVES, to_minimization
 from xnas.parallel import Executor, call_task, failed_result, open_executor
+from xnas.parallel.worker import INFLIGHT
 from xnas.results import StopRule
 from xnas.space import Genome, SearchSpace, get_space
 from xnas.store import GenerationState, RunStore
@@ -200,6 +201,30 @@ class _Search:
         self.with_weights: dict[str, EvalResult] = {}  # consumed results whose file exists
         self.weighted_keys: list[str] = []  # consumed results with a weight file, in order
         self.normalized: dict[str, Genome] = {}  # their normalised genomes (donor distances)
+        self.suspects: dict[str, int] = self._collect_suspects()
+
+    def _collect_suspects(self) -> dict[str, int]:
+        """Keys that were being evaluated when an earlier job died (their ``inflight``
+        markers survived), with how many deaths each was present at; kept in the meta."""
+        suspects = dict(self.store.meta("suspects", {}))
+        folder = self.store.run_dir / INFLIGHT
+        markers = sorted(folder.glob("*")) if folder.is_dir() else []
+        for marker in markers:
+            key = marker.read_text().strip()
+            if key and key not in self.store:
+                suspects[key] = suspects.get(key, 0) + 1
+            marker.unlink(missing_ok=True)
+        if markers:
+            self.store.set_meta("suspects", suspects)
+        return suspects
+
+    def worker_died(self, task: EvalTask) -> EvalResult:
+        return failed_result(
+            task,
+            "worker died: the process evaluating this genome was killed twice (by the OS, "
+            "e.g. out of memory, or a crash in native code); stored as failed so the run "
+            "can go on",
+        )
 
     def advance(self, generation: int | None) -> None:
         """Take every row of generations before ``generation`` (all rows when None) into
@@ -293,10 +318,15 @@ class _Search:
         else:  # lost in transport (pickling, a worker-side import...): stored as a failure
             text = "".join(traceback.format_exception(exc))
             result = failed_result(task, f"{type(exc).__name__}: {exc}\n{text}")
+        return self.commit(result, generation)
+
+    def commit(self, result: EvalResult, generation: int) -> EvalResult:
         result = self.pin_energy_source(result)
         _, G = objective_rows([result], self.names, self.constraints)
         self.store.add_result(result, generation, violation(G[0]))
         self.rows.append((generation, violation(G[0]), self.store.get(result.key)))
+        if self.suspects.pop(result.key, None) is not None:
+            self.store.set_meta("suspects", self.suspects)
         return result
 
     def pin_energy_source(self, result: EvalResult) -> EvalResult:
@@ -448,13 +478,29 @@ def _generational(s: _Search) -> None:
         tasks = (s.task(genome, gen) for genome in order)  # built when sent: energy pinning
         window = s.executor.workers + s.executor.prefetch
         pending: dict[Future, EvalTask] = {}
+        upcoming: EvalTask | None = None
+        alone: str | None = None  # a suspect of an earlier job's death, running by itself
         while True:  # keep `window` tasks in flight; commit each result as it arrives
-            while len(pending) < window and (task := next(tasks, None)) is not None:
-                pending[s.submit(task)] = task
+            while alone is None and len(pending) < window:
+                upcoming = upcoming or next(tasks, None)
+                if upcoming is None:
+                    break
+                deaths = s.suspects.get(upcoming.key, 0)
+                if deaths >= 2:  # present at two deaths, the second time alone: the culprit
+                    failed += s.commit(s.worker_died(upcoming), gen).status == "failed"
+                    upcoming = None
+                    continue
+                if deaths == 1:  # run it alone, so that a second death names it
+                    if pending:
+                        break
+                    alone = upcoming.key
+                pending[s.submit(upcoming)] = upcoming
+                upcoming = None
             if not pending:
                 break
             future, task = next(arrivals(pending))
             del pending[future]
+            alone = None if task.key == alone else alone
             failed += s.record(future, task, gen).status == "failed"
         F, G = objective_rows([store.get(k) for k in keys], s.names, s.constraints)
         strategy.tell(genomes, F, G)

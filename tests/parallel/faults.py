@@ -4,7 +4,8 @@
 three genomes of generation 0 (known in advance: the strategy is seeded) fail in three
 ways: the first raises, the second returns NaN, and in MODE=die the third kills its
 own worker process with SIGKILL, as the out-of-memory killer would; in MODE=hang it
-never returns (pass ``parallel.task_timeout=...``). MODE=crash raises
+never returns (pass ``parallel.task_timeout=...``). MODE=resume-die resumes RUN_DIR with
+the same faults (the third genome kills its worker again). MODE=crash raises
 in the driver after the first generation (a driver bug).
 """
 
@@ -79,11 +80,15 @@ def main(run_dir: str, mode: str, *overrides: str) -> int:
     faulty = Importable(
         keys[0],
         keys[1],
-        keys[2] if mode == "die" else None,
+        keys[2] if mode in ("die", "resume-die") else None,
         keys[2] if mode == "hang" else None,
     )
     front = run_search(
-        cfg, run_dir, evaluate_fn=faulty, on_generation=crash if mode == "crash" else None
+        None if mode == "resume-die" else cfg,
+        run_dir,
+        resume=mode == "resume-die",
+        evaluate_fn=faulty,
+        on_generation=crash if mode == "crash" else None,
     )
     if front is not None:
         print("front", len(front), flush=True)

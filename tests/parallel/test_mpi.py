@@ -139,6 +139,31 @@ def test_a_hung_evaluation_times_out_and_the_search_completes(tmp_path):
     assert hung.rank in {r.rank for r in others}
 
 
+def test_a_genome_that_keeps_killing_its_worker_is_recorded_and_the_run_goes_on(tmp_path):
+    """1st job: the genome kills its worker (job aborted). 2nd (resume): every genome that
+    was running then is retried alone; the culprit kills its worker again. 3rd: it was
+    present at two deaths, the second time alone: stored as 'worker died', run completes."""
+    run_dir = tmp_path / "run"
+    args = (sys.executable, "-m", "tests.parallel.faults", str(run_dir))
+    first = mpiexec(3, *args, "die")
+    assert first.returncode != 0
+    second = mpiexec(3, *args, "resume-die")
+    assert second.returncode != 0  # it kills its worker again, running alone this time
+    keys = first_keys(load_config(None, SEARCH))
+    with RunStore.open(run_dir) as store:
+        assert store.meta("suspects").get(keys[2]) == 1  # the first death is on record
+        assert keys[2] not in store
+    third = mpiexec(3, *args, "resume-die")
+    assert third.returncode == 0, third.stderr
+    with RunStore.open(run_dir) as store:
+        culprit = store.get(keys[2])
+        assert store.last_generation().generation == 1  # the run completed
+        assert store.meta("suspects") == {}
+        others = [r for *_, r in store.results() if r.key not in keys[:3]]
+    assert culprit.status == "failed" and culprit.error.startswith("worker died")
+    assert others and all(r.status == "ok" for r in others)  # innocents were evaluated
+
+
 def test_a_dying_worker_aborts_the_job_and_resume_completes_it(tmp_path, serial_run):
     run_dir = tmp_path / "run"
     start = time.monotonic()

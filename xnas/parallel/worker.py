@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import os
 import signal
 import socket
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from xnas.errors import XnasError
 from xnas.parallel.launch import world_rank
@@ -49,6 +51,31 @@ def _alarm(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+INFLIGHT = "inflight"  # folder of the run directory: one file per evaluation running
+
+
+@contextlib.contextmanager
+def _inflight(task: EvalTask) -> Iterator[None]:
+    """A file naming the key while it is evaluated (``RUN/inflight/HOST-PID``). A process
+    killed outright (SIGKILL, the out-of-memory killer) leaves it behind, so the next
+    resume knows which genome was running when the job died."""
+    if not task.weights_dir:
+        yield
+        return
+    folder = Path(task.weights_dir).parent / INFLIGHT
+    marker = folder / f"{socket.gethostname()}-{os.getpid()}"
+    try:
+        folder.mkdir(exist_ok=True)
+        marker.write_text(task.key)
+    except OSError:
+        marker = None  # a read-only or vanished run directory: evaluate anyway
+    try:
+        yield
+    finally:
+        if marker is not None:
+            marker.unlink(missing_ok=True)
+
+
 def call_task(
     fn: Callable[[EvalTask], EvalResult], task: EvalTask, timeout: float | None = None
 ) -> EvalResult:
@@ -57,7 +84,7 @@ def call_task(
     longer than ``timeout`` seconds is stopped and stored as failed ("timed out after")."""
     started = time.time()
     try:
-        with _alarm(timeout):
+        with _inflight(task), _alarm(timeout):
             result = fn(task)
     except XnasError:
         raise  # bad input (a table without the key...): the search stops, it is no failure

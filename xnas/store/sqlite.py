@@ -244,6 +244,11 @@ class RunStore:
                 f"run store in '{self.run_dir}': meta {key!r} is corrupt; expected JSON"
             ) from None
 
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store (or replace) a JSON meta value."""
+        with self.conn:
+            self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
     def set_meta_once(self, key: str, value: Any) -> Any:
         """Store ``value`` under ``key`` unless already set; return the stored value."""
         with self.conn:
