@@ -200,7 +200,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Progress, failures, front size and hypervolume of a run directory."""
-    from xnas.run import search_status
+    from xnas.summary import search_status
 
     st = search_status(args.run_dir)
     print(f"generations  {st['generations_done']}/{st['generations']}")

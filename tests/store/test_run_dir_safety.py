@@ -146,3 +146,21 @@ def test_a_file_as_run_dir_and_a_killed_creation_are_handled(tmp_path):
     RunStore.create(run, {}, {}).close()  # a new search takes the directory
     with RunStore.open(run) as store:
         assert store.count() == 0
+
+
+def test_status_reads_a_run_without_importing_torch(tmp_path):
+    """Layering: ``xnas status`` needs the store, the config and the objective
+    declarations, never the evaluation stack (it starts in a fraction of a second)."""
+    import subprocess
+    import sys
+
+    run = tmp_path / "run"
+    run_search(cfg("search.generations=1"), run)
+    code = (
+        "import sys; from xnas.cli import main; rc = main(['status', sys.argv[1]]); "
+        "print('LOADED', sorted(m for m in ('torch', 'captum', 'scipy') if m in sys.modules), rc)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(run)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "front" in out and out.strip().splitlines()[-1] == "LOADED [] 0"

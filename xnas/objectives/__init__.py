@@ -1,15 +1,16 @@
-"""Objectives: one module each; every objective declares name, sense, stage and unit."""
+"""Objectives: declared in ``declarations`` (plain data), implemented one module each
+(imported on first use, so reading a run needs no torch)."""
 
-from xnas.objectives import complexity, energy, error, introspection, latency, mcd  # noqa: F401
+from xnas.objectives import declarations  # noqa: F401  (registers the built-ins)
 from xnas.objectives.base import (
     OBJECTIVES,
     EvalContext,
     Measurement,
     Objective,
+    declare_objective,
     register_objective,
     to_minimization,
 )
-from xnas.objectives.complexity import count_flops, count_params
 
 __all__ = [
     "OBJECTIVES",
@@ -18,6 +19,15 @@ __all__ = [
     "Objective",
     "count_flops",
     "count_params",
+    "declare_objective",
     "register_objective",
     "to_minimization",
 ]
+
+
+def __getattr__(name: str):
+    if name in ("count_flops", "count_params"):  # torch-backed helpers, imported on demand
+        from xnas.objectives import complexity
+
+        return getattr(complexity, name)
+    raise AttributeError(f"module 'xnas.objectives' has no attribute {name!r}")

@@ -2,21 +2,27 @@
 
 Values are stored raw in their natural sense (accuracy-like values as they are);
 ``to_minimization`` is the only function that flips 'max' objectives for pymoo.
+Declarations are plain data (no torch): an objective's implementation is imported the
+first time it computes, so reading a run (``xnas status``) never loads torch.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
-from torch import nn
 
-from xnas.config import MeasureConfig
-from xnas.data import DataBundle
 from xnas.registry import Registry
+
+if TYPE_CHECKING:  # annotations only: the declarations stay importable without torch
+    import torch
+    from torch import nn
+
+    from xnas.config import MeasureConfig
+    from xnas.data import DataBundle
 
 
 @dataclass(frozen=True)
@@ -48,18 +54,53 @@ class Objective:
     stage: Literal["static", "trained"]
     unit: str
     label: str
-    compute: Callable[[EvalContext], Measurement]
+    # the implementation, or "module:function" imported on first use
+    impl: Callable[[EvalContext], Measurement] | str
+    # minimisation-form hypervolume reference where the objective has a natural bound
+    # (error 1, introspection 0); None: 1.1 x the worst value of the run
+    reference: float | None = None
+
+    def compute(self, ctx: EvalContext) -> Measurement:
+        fn = self.impl
+        if isinstance(fn, str):
+            module, _, attr = fn.partition(":")
+            fn = getattr(importlib.import_module(module), attr)
+        return fn(ctx)
 
 
 OBJECTIVES: Registry[Objective] = Registry("objective")
 
 
+def declare_objective(
+    name: str,
+    impl: Callable[[EvalContext], Measurement] | str,
+    *,
+    sense: str,
+    stage: str,
+    unit: str = "",
+    label: str = "",
+    reference: float | None = None,
+) -> Objective:
+    obj = Objective(name, sense, stage, unit, label or name, impl, reference)  # type: ignore[arg-type]
+    OBJECTIVES.register(name)(obj)
+    return obj
+
+
 def register_objective(
-    name: str, *, sense: str, stage: str, unit: str = "", label: str = ""
+    name: str,
+    *,
+    sense: str,
+    stage: str,
+    unit: str = "",
+    label: str = "",
+    reference: float | None = None,
 ) -> Callable[[Callable[[EvalContext], Measurement]], Callable[[EvalContext], Measurement]]:
+    """Decorator for a user's own objective (the built-ins are declared in
+    ``objectives.declarations``)."""
+
     def decorator(fn: Callable[[EvalContext], Measurement]) -> Callable[[EvalContext], Measurement]:
-        OBJECTIVES.register(name)(
-            Objective(name, sense, stage, unit, label or name, fn)  # type: ignore[arg-type]
+        declare_objective(
+            name, fn, sense=sense, stage=stage, unit=unit, label=label, reference=reference
         )
         return fn
 

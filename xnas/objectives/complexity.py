@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from xnas.objectives.base import EvalContext, Measurement, register_objective
+from xnas.objectives.base import EvalContext, Measurement
 
 FLOP_CONVENTION = (
     "2 FLOPs per multiply-accumulate; NAS-Bench-201 tables report MACs as 'FLOPs' (divide by 2)"
@@ -42,14 +42,12 @@ def flops_of(ctx: EvalContext) -> int:
     return ctx.cache["flops"]
 
 
-@register_objective("params", sense="min", stage="static", unit="", label="parameters")
 def params_objective(ctx: EvalContext) -> Measurement:
     return Measurement(
         float(count_params(ctx.model)), {"method": "counted", "trainable_only": True}
     )
 
 
-@register_objective("flops", sense="min", stage="static", unit="FLOPs = 2 x MACs", label="FLOPs")
 def flops_objective(ctx: EvalContext) -> Measurement:
     return Measurement(
         float(flops_of(ctx)),

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from xnas.objectives.base import EvalContext, Measurement, register_objective
+from xnas.objectives.base import EvalContext, Measurement
 from xnas.objectives.complexity import flops_of
 
 PJ_PER_MAC = 3.7 + 0.9
@@ -211,7 +211,6 @@ def nvml_energy(ctx: EvalContext) -> Measurement | None:
     )
 
 
-@register_objective("energy", sense="min", stage="static", unit="mJ", label="energy")
 def energy_objective(ctx: EvalContext) -> Measurement:
     source = ctx.measure.energy_source
     tried: list[str] = []

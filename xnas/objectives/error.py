@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from xnas.objectives.base import EvalContext, Measurement, register_objective
+from xnas.objectives.base import EvalContext, Measurement
 
 
-@register_objective("error", sense="min", stage="trained", unit="", label="error (1 - val. acc.)")
 def error_objective(ctx: EvalContext) -> Measurement:
     if ctx.val_accuracy is None:
         raise RuntimeError("error needs the validation accuracy of the trained network")

@@ -19,7 +19,7 @@ from captum.attr import LayerActivation
 from torch import nn
 
 from xnas.data import ArrayDataset
-from xnas.objectives.base import EvalContext, Measurement, register_objective
+from xnas.objectives.base import EvalContext, Measurement
 
 ACTIVATIONS = (
     nn.ReLU,
@@ -132,9 +132,6 @@ def introspectability(
     return score, how
 
 
-@register_objective(
-    "introspection", sense="max", stage="trained", unit="", label="introspectability"
-)
 def introspection_objective(ctx: EvalContext) -> Measurement:
     score, how = introspectability(
         ctx.model,

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from xnas.objectives.base import EvalContext, Measurement, register_objective
+from xnas.objectives.base import EvalContext, Measurement
 
 
 def cpu_model() -> str:
@@ -134,7 +134,6 @@ def measure_latency(
     return Measurement(medians[best], how)
 
 
-@register_objective("latency", sense="min", stage="static", unit="ms", label="latency")
 def latency_objective(ctx: EvalContext) -> Measurement:
     m = ctx.measure
     return measure_latency(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 from captum.attr import IntegratedGradients
 
-from xnas.objectives.base import EvalContext, Measurement, register_objective
+from xnas.objectives.base import EvalContext, Measurement
 
 
 def mean_confidence_decrease(
@@ -41,7 +41,6 @@ def mean_confidence_decrease(
         model.train(was)
 
 
-@register_objective("mcd", sense="max", stage="trained", unit="", label="mean confidence decrease")
 def mcd_objective(ctx: EvalContext) -> Measurement:
     m = ctx.measure
     x = ctx.bundle.val.x[: m.mcd_samples].to(ctx.device)

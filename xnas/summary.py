@@ -1,0 +1,130 @@
+"""Reading a run's results: objectives in minimisation form, constraints, feasibility,
+the front and its hypervolume, the run's status. Light on purpose: no torch is imported,
+so ``xnas status`` starts at once; the driver (``run.py``) and the reports use it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from xnas.config import Config, build, parse_constraint
+from xnas.errors import ConfigError
+from xnas.objectives import OBJECTIVES, to_minimization
+from xnas.results import EvalResult
+from xnas.store import RunStore
+
+FAILED_F = 1e12  # objective placeholder for failed evaluations (they are infeasible anyway)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    objective: str
+    op: str
+    bound: float
+
+    def g(self, value: float) -> float:
+        """pymoo's convention: <= 0 is satisfied."""
+        return value - self.bound if self.op == "<=" else self.bound - value
+
+
+def front_summary(
+    store: RunStore, names: list[str], constraints: list[Constraint]
+) -> tuple[list[str], float]:
+    """(front keys, hypervolume) from one read of the store; never writes.
+
+    The hypervolume uses the run's reference point (``hv_reference`` in the store's meta,
+    fixed by the driver: ``_Search.fix_reference``); before the driver has fixed it, a
+    provisional one from the results so far.
+    """
+    from pymoo.indicators.hv import HV
+
+    rows, F, idx = feasible_front(store.results(), names, constraints)
+    if not rows:
+        return [], 0.0
+    stored = store.meta("hv_reference", None)
+    ref = np.array(stored if stored is not None else reference_point(names, F))
+    order = sorted(idx, key=lambda i: rows[i].key)
+    return [rows[i].key for i in order], float(HV(ref_point=ref)(F[order]))
+
+
+def reference_point(names: list[str], F: np.ndarray) -> list[float]:
+    """Natural bounds where they exist, else 1.1 x the worst feasible value (minimisation
+    form) among ``F``."""
+    worst = F.max(axis=0)
+    bounds = [OBJECTIVES.get(n).reference for n in names]
+    return [
+        b if b is not None else 1.1 * abs(w) + 1e-12 for b, w in zip(bounds, worst, strict=True)
+    ]
+
+
+def feasible_front(rows, names: list[str], constraints: list[Constraint]):
+    """(feasible results, their minimisation-form rows F, indices of the non-dominated ones)
+    from store rows ``(generation, violation, result)``."""
+    from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+    ok = [r for _, v, r in rows if r.status != "failed" and v == 0]
+    if not ok:
+        return ok, np.ones((0, len(names))), []
+    F = objective_rows(ok, names, constraints)[0]
+    return ok, F, list(NonDominatedSorting().do(F, only_non_dominated_front=True))
+
+
+def search_objectives(cfg: Config) -> list[str]:
+    """The objectives the search optimises (``optimize: false`` ones are only recorded)."""
+    names = [o.name for o in cfg.objectives if o.optimize]
+    if not names:
+        raise ConfigError("objectives: every objective has optimize: false; expected at least one")
+    return names
+
+
+def constraints_of(cfg: Config) -> list[Constraint]:
+    out = []
+    for i, obj in enumerate(cfg.objectives):
+        OBJECTIVES.get(obj.name)
+        if obj.constraint is None:
+            continue
+        op, bound = parse_constraint(obj.constraint, f"objectives.{i}")
+        out.append(Constraint(obj.name, op, bound))
+    return out
+
+
+def objective_rows(results: list[EvalResult], names: list[str], constraints: list[Constraint]):
+    """(F, G) in pymoo form for ``results`` (failed -> placeholder F, G[:, 0] = 1)."""
+    F = np.full((len(results), len(names)), FAILED_F)
+    G = np.zeros((len(results), 1 + len(constraints)))
+    for i, r in enumerate(results):
+        if r.status == "failed":
+            G[i, :] = 1.0
+            continue
+        F[i] = to_minimization(r.objectives, names)
+        for j, c in enumerate(constraints):
+            G[i, 1 + j] = c.g(r.objectives[c.objective])
+    return F, G
+
+
+def violation(G_row: np.ndarray) -> float:
+    return float(np.clip(G_row, 0, None).sum())
+
+
+def search_status(run_dir: str | Path) -> dict:
+    """Progress, failures, front and hypervolume of a run directory (read-only)."""
+    with RunStore.open(run_dir) as store:
+        cfg = build(Config, store.meta("config"))
+        names = search_objectives(cfg)
+        constraints = constraints_of(cfg)
+        last = store.last_generation()
+        front, hv = front_summary(store, names, constraints)
+        return {
+            "generations_done": 0 if last is None else last.generation + 1,
+            "generations": cfg.search.generations,
+            "evaluations": store.count(),
+            "failed": store.count("failed"),
+            "stopped_early": store.count("stopped"),
+            "epoch_equivalents": sum(r.epochs for *_, r in store.results()),
+            "objectives": names,
+            "front": front,
+            "hypervolume": hv,
+        }
