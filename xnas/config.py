@@ -413,7 +413,7 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
             mark = getattr(exc, "problem_mark", None)
             at = f" at line {mark.line + 1}" if mark else ""
             raise ConfigError(f"config file {str(p)!r} is not valid YAML{at}") from None
-        _check_size(raw, str(p))
+        _check_size(raw, f"config file {str(p)!r}")
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {str(path)!r}: expected a mapping at the top level")
     # Overrides land on the defaults merged with the file, so `objectives.0.constraint=...`
@@ -435,7 +435,7 @@ def _check_size(raw: Any, where: str) -> None:
         count += 1
         if count > MAX_CONFIG_NODES:
             raise ConfigError(
-                f"config file {where!r} expands to more than {MAX_CONFIG_NODES:,} values "
+                f"{where} expands to more than {MAX_CONFIG_NODES:,} values "
                 "(YAML aliases?); expected a config of ordinary size"
             )
         if isinstance(node, dict):

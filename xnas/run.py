@@ -286,7 +286,8 @@ class _Search:
         if not keys:
             return [], 0.0
         stored = self.store.meta("hv_reference", None)
-        ref = np.array(stored if stored is not None else reference_point(self.names, F))
+        provisional = reference_point(self.names, self.archive.worst[None, :])
+        ref = np.array(stored if stored is not None else provisional)
         return keys, float(HV(ref_point=ref)(F))
 
     def report(self, generation: int, evaluated: int, reused: int, failed: int) -> None:
