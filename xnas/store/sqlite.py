@@ -93,7 +93,13 @@ class _Lock:
         import fcntl
 
         path = run_dir / LOCK_NAME
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write in run directory '{run_dir}' ({exc.strerror}); expected a "
+                "writable directory to search or resume (status, table, plot read anywhere)"
+            ) from None
         try:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
