@@ -365,3 +365,36 @@ def test_a_hung_evaluation_times_out_serially_and_the_search_completes(tmp_path)
     with RunStore.open(tmp_path / "r") as store:
         assert "timed out after 3 s" in store.get(failed[0]).error
         assert store.last_generation().generation == 1
+
+
+class Slow:
+    """Each evaluation takes at least 0.6 s (the real one, then a pause)."""
+
+    def __call__(self, task):
+        import time
+
+        result = evaluate(task)
+        time.sleep(0.6)
+        return result
+
+
+def test_max_wall_time_stops_at_a_generation_boundary_and_resume_goes_on(tmp_path):
+    from xnas.run import run_search
+
+    c = cfg("search.max_wall_time=1", "search.generations=3")
+    run_search(c, tmp_path / "r", evaluate_fn=Slow())  # generation 0 alone outlasts 1 s
+    with RunStore.open(tmp_path / "r") as store:
+        assert store.last_generation().generation == 0
+        first = store.count()
+    run_search(None, tmp_path / "r", resume=True, evaluate_fn=Slow())  # a new second
+    with RunStore.open(tmp_path / "r") as store:
+        assert store.last_generation().generation == 1 and store.count() > first
+
+
+def test_max_wall_time_stops_launching_in_steady_state(tmp_path):
+    from xnas.run import run_search
+
+    c = cfg("search.max_wall_time=1", "search.mode=steady_state", "search.generations=3")
+    run_search(c, tmp_path / "r", evaluate_fn=Slow())
+    with RunStore.open(tmp_path / "r") as store:
+        assert 2 <= store.count() < 4 * 3  # stopped launching long before the budget

@@ -69,12 +69,19 @@ class SearchConfig:
     population: int = 8
     generations: int = 2
     max_evaluations: int | None = None
+    # seconds of this process's search; stops at a generation boundary (steady-state: stops
+    # launching), resumable: e.g. below a batch job's time limit, then requeue + resume
+    max_wall_time: float | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
         _at_least("search.population", self.population, 2)
         _at_least("search.generations", self.generations, 1)
         _at_least("search.max_evaluations", self.max_evaluations, 1)
+        if self.max_wall_time is not None and not self.max_wall_time > 0:
+            raise ConfigError(
+                f"search.max_wall_time: expected seconds > 0 or null, got {self.max_wall_time}"
+            )
         _at_least("search.seed", self.seed, 0)
 
 

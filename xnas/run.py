@@ -10,6 +10,7 @@ continues with the first generation that was not committed.
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -118,6 +119,7 @@ class _Search:
         self.weighted_keys: list[str] = []  # consumed results with a weight file, in order
         self.normalized: dict[str, Genome] = {}  # their normalised genomes (donor distances)
         self.suspects: dict[str, int] = self._collect_suspects()
+        self.started = time.monotonic()
 
     def _collect_suspects(self) -> dict[str, int]:
         """Keys that were being evaluated when an earlier job died (their ``inflight``
@@ -141,6 +143,11 @@ class _Search:
             "e.g. out of memory, or a crash in native code); stored as failed so the run "
             "can go on",
         )
+
+    def out_of_time(self) -> bool:
+        """``search.max_wall_time`` (seconds since this process started the search) spent."""
+        limit = self.cfg.search.max_wall_time
+        return limit is not None and time.monotonic() - self.started >= limit
 
     def advance(self, generation: int | None) -> None:
         """Take every row of generations before ``generation`` (all rows when None) into
@@ -378,7 +385,7 @@ def _generational(s: _Search) -> None:
     committed = max(history, default=-1)
     limit = cfg.search.max_evaluations
     for gen in range(cfg.search.generations):
-        if limit is not None and gen > committed and store.count() >= limit:
+        if gen > committed and ((limit is not None and store.count() >= limit) or s.out_of_time()):
             break  # budget spent: stop at a generation boundary (the state stays resumable)
         genomes = strategy.ask()
         keys = [s.space.canonical(g) for g in genomes]
@@ -500,7 +507,11 @@ def _steady_state(s: _Search) -> None:
     failed = 0
 
     def fill() -> None:
-        while len(pending) < s.executor.workers and done + len(pending) < budget:
+        while (
+            len(pending) < s.executor.workers
+            and done + len(pending) < budget
+            and not s.out_of_time()
+        ):
             running = {t.key for t in pending.values()}
             for _ in range(1000):  # a new key; tiny spaces run out
                 genome = strategy.next_genome()
