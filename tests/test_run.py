@@ -398,3 +398,19 @@ def test_max_wall_time_stops_launching_in_steady_state(tmp_path):
     run_search(c, tmp_path / "r", evaluate_fn=Slow())
     with RunStore.open(tmp_path / "r") as store:
         assert 2 <= store.count() < 4 * 3  # stopped launching long before the budget
+
+
+def test_evaluation_callbacks_see_every_launch_and_every_stored_result(tmp_path):
+    from xnas.run import run_search
+
+    launched, done, generations = [], [], []
+    run_search(
+        cfg(),
+        tmp_path / "r",
+        on_launch=lambda task: launched.append(task.key),
+        on_done=lambda result: done.append((result.key, result.status)),
+        on_generation=lambda summary: generations.append(summary.generation),
+    )
+    assert launched == [k for k, _ in done]  # serial: done in launch order
+    assert done == [(k, s) for _, k, s in stored(tmp_path / "r")]  # exactly what was stored
+    assert generations == [0, 1, 2]

@@ -103,6 +103,8 @@ class _Search:
     executor: Executor
     evaluate_fn: Callable[[EvalTask], EvalResult]
     on_generation: Callable[[GenerationSummary], None] | None
+    on_launch: Callable[[EvalTask], None] | None = None  # a task was sent to a worker
+    on_done: Callable[[EvalResult], None] | None = None  # a result was committed
 
     lineage: dict[Genome, Genome] = field(default_factory=dict)  # the strategy's, if known
     energy_source: str | None = None  # fixed by the run's first energy value (store meta)
@@ -227,6 +229,8 @@ class _Search:
             del self.normalized[key]
 
     def submit(self, task: EvalTask) -> Future:
+        if self.on_launch is not None:
+            self.on_launch(task)
         return self.executor.submit(
             call_task, self.evaluate_fn, task, self.cfg.parallel.task_timeout
         )
@@ -250,6 +254,8 @@ class _Search:
         self.rows.append((generation, violation(G[0]), self.store.get(result.key)))
         if self.suspects.pop(result.key, None) is not None:
             self.store.set_meta("suspects", self.suspects)
+        if self.on_done is not None:
+            self.on_done(self.rows[-1][2])
         return result
 
     def pin_energy_source(self, result: EvalResult) -> EvalResult:
@@ -313,11 +319,15 @@ def run_search(
     evaluate_fn: Callable[[EvalTask], EvalResult] = evaluate,
     on_generation: Callable[[GenerationSummary], None] | None = None,
     allow_version_change: bool = False,
+    on_launch: Callable[[EvalTask], None] | None = None,
+    on_done: Callable[[EvalResult], None] | None = None,
 ) -> list[str] | None:
     """Run (or resume) a search; returns the final front's keys.
 
     Called by every process of an MPI job: rank 0 drives and returns the front, the
-    evaluator ranks serve evaluations until the search ends and return None.
+    evaluator ranks serve evaluations until the search ends and return None. Callbacks
+    (driver only): ``on_generation`` after each committed generation, ``on_launch`` when a
+    task is sent to a worker, ``on_done`` when its result is committed (as stored).
     """
     if resume:
         with RunStore.open(run_dir) as probe:
@@ -359,7 +369,16 @@ def run_search(
         )
         try:
             search = _Search(
-                cfg, space, names, constraints, store, executor, evaluate_fn, on_generation
+                cfg,
+                space,
+                names,
+                constraints,
+                store,
+                executor,
+                evaluate_fn,
+                on_generation,
+                on_launch,
+                on_done,
             )
             if cfg.search.mode == "steady_state":
                 _steady_state(search)
