@@ -242,8 +242,8 @@ def test_steady_state_needs_a_strategy_with_survival_on_arrival(tmp_path):
     from xnas.errors import ConfigError
     from xnas.run import run_search
 
-    with pytest.raises(ConfigError, match="steady_state works with strategy nsga2"):
-        run_search(cfg("search.mode=steady_state", "search.strategy=spea2"), tmp_path / "r")
+    with pytest.raises(ConfigError, match="steady_state works with strategy nsga2, nsga3"):
+        run_search(cfg("search.mode=steady_state", "search.strategy=regevo"), tmp_path / "r")
     assert not (tmp_path / "r").exists()
 
 

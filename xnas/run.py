@@ -31,7 +31,7 @@ from xnas.results import StopRule
 from xnas.space import Genome, SearchSpace, get_space
 from xnas.store import GenerationState, RunStore
 from xnas.strategy import STRATEGIES
-from xnas.strategy.steady import SteadyStateNSGA2
+from xnas.strategy.steady import STEADY_STATE, steady_state
 from xnas.summary import (  # noqa: F401  (re-exported: reports import them from here)
     FAILED_F,
     Constraint,
@@ -486,9 +486,6 @@ def longest_first(space: SearchSpace, genomes: list[Genome]) -> list[Genome]:
     return [genomes[i] for i in sorted(range(len(genomes)), key=lambda i: -cost[i])]
 
 
-STEADY_STATE = ("nsga2",)
-
-
 def arrivals(futures: dict[Future, EvalTask]) -> Iterator[tuple[Future, EvalTask]]:
     """Futures in the order they finish; those found finished together in the order
     they were submitted (so a serial run stores its results deterministically)."""
@@ -509,7 +506,9 @@ def _steady_state(s: _Search) -> None:
     """
     cfg, store = s.cfg, s.store
     pop = cfg.search.population
-    strategy = SteadyStateNSGA2(s.space, len(s.names), 1 + len(s.constraints), pop, cfg.search.seed)
+    strategy = steady_state(
+        cfg.search.strategy, s.space, len(s.names), 1 + len(s.constraints), pop, cfg.search.seed
+    )
     s.lineage = strategy.lineage
     budget = cfg.search.max_evaluations or pop * cfg.search.generations
     done = 0
@@ -518,8 +517,7 @@ def _steady_state(s: _Search) -> None:
         strategy.arrive(result.genome, F[0], G[0])
         done += 1
     if done:
-        strategy.handed_out = done
-        strategy.rng = np.random.default_rng([cfg.search.seed, done])
+        strategy.reseed(done)
     last = store.last_generation()
     committed = -1 if last is None else last.generation
     pending: dict[Future, EvalTask] = {}
@@ -557,7 +555,7 @@ def _steady_state(s: _Search) -> None:
                 GenerationState(
                     gen,
                     tuple(s.space.canonical(g) for g in strategy.members()),
-                    restore_state("nsga2", "steady_state", cfg.search.seed),
+                    restore_state(cfg.search.strategy, "steady_state", cfg.search.seed),
                     None,
                     {"evaluated": done - gen * pop, "failed": failed},
                 )

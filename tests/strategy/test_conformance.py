@@ -111,3 +111,14 @@ def test_the_search_improves_on_its_first_generation(name):
             best = min(best, float(F[feasible, 1].min()))
         strategy.tell(genomes, F, G)
     assert best < first
+
+
+def test_pymoo_algorithms_do_not_share_survival_state():
+    """pymoo gives NSGA2, SPEA2 and SMS-EMOA one default survival object for all instances;
+    SPEA2's keeps normalisation state: one run would change the next in the process."""
+    from xnas.strategy.nsga2 import make_algorithm, space_operators
+
+    ops = space_operators(space_of("nb201"))
+    for name in ("nsga2", "nsga3", "spea2", "smsemoa"):
+        a, b = (make_algorithm(name, POP, 2, ops) for _ in range(2))
+        assert a.survival is not b.survival, name

@@ -81,8 +81,9 @@ def space_operators(space: SearchSpace) -> dict:
 def make_algorithm(name: str, population: int, n_obj: int, operators: dict):
     if name == "nsga2":
         from pymoo.algorithms.moo.nsga2 import NSGA2
+        from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
 
-        return NSGA2(pop_size=population, **operators)
+        return NSGA2(pop_size=population, survival=RankAndCrowding(), **operators)
     if name == "nsga3":
         from pymoo.algorithms.moo.nsga3 import NSGA3
         from pymoo.util.ref_dirs import get_reference_directions
@@ -90,14 +91,19 @@ def make_algorithm(name: str, population: int, n_obj: int, operators: dict):
         partitions = max(1, {2: population - 1, 3: 6, 4: 4}.get(n_obj, 3))
         ref = get_reference_directions("das-dennis", n_obj, n_partitions=partitions)
         return NSGA3(ref_dirs=ref, pop_size=population, **operators)
+    # pymoo's NSGA2, SPEA2 and SMS-EMOA take their survival as a default argument: one
+    # object shared by every instance in the process, and SPEA2's keeps normalisation
+    # state, so one run would change the next. Each algorithm gets its own.
     if name == "spea2":
-        from pymoo.algorithms.moo.spea2 import SPEA2
+        from pymoo.algorithms.moo.spea2 import SPEA2, SPEA2Survival
 
-        return SPEA2(pop_size=population, **operators)
+        return SPEA2(pop_size=population, survival=SPEA2Survival(normalize=True), **operators)
     if name == "smsemoa":
-        from pymoo.algorithms.moo.sms import SMSEMOA
+        from pymoo.algorithms.moo.sms import SMSEMOA, LeastHypervolumeContributionSurvival
 
-        return SMSEMOA(pop_size=population, **operators)
+        return SMSEMOA(
+            pop_size=population, survival=LeastHypervolumeContributionSurvival(), **operators
+        )
     raise ValueError(f"no pymoo algorithm {name!r}")
 
 

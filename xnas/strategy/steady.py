@@ -29,7 +29,7 @@ class SteadyStateNSGA2:
     def __init__(
         self, space: SearchSpace, n_obj: int, n_constr: int, population: int, seed: int
     ) -> None:
-        self.space, self.population = space, population
+        self.space, self.population, self.seed = space, population, seed
         self.problem = integer_problem(space, n_obj, n_constr)
         self.rng = np.random.default_rng(seed)
         self.pop = Population.empty()
@@ -74,5 +74,83 @@ class SteadyStateNSGA2:
             self.problem, merged, n_survive=min(len(merged), self.population), random_state=self.rng
         )
 
+    def reseed(self, done: int) -> None:
+        """After replaying ``done`` stored arrivals on resume: a fresh, deterministic stream."""
+        self.handed_out = done
+        self.rng = np.random.default_rng([self.seed, done])
+
     def members(self) -> list[Genome]:
         return [tuple(int(v) for v in x) for x in self.pop.get("X")]
+
+
+class SteadyStatePymoo(SteadyStateNSGA2):
+    """Steady-state for any pymoo algorithm registered here (nsga3, spea2, smsemoa, ...):
+    the algorithm's own survival on every arrival and its own mating (selection, the
+    space's crossover and mutation, duplicate elimination) for each free worker.
+    SMS-EMOA is a steady-state algorithm by design; NSGA-III and SPEA2 run their survival
+    one arrival at a time. (``nsga2`` keeps ``SteadyStateNSGA2`` so that stored
+    steady-state runs replay exactly.)"""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        n_obj: int,
+        n_constr: int,
+        population: int,
+        seed: int,
+        algorithm_name: str,
+    ) -> None:
+        from pymoo.termination.max_gen import MaximumGenerationTermination
+
+        from xnas.strategy.nsga2 import make_algorithm, space_operators
+
+        super().__init__(space, n_obj, n_constr, population, seed)
+        self.algorithm = make_algorithm(algorithm_name, population, n_obj, space_operators(space))
+        self.algorithm.setup(
+            self.problem, termination=MaximumGenerationTermination(10**9), seed=seed
+        )
+        self.algorithm.random_state = self.rng  # one generator for breeding and survival
+
+    def reseed(self, done: int) -> None:
+        super().reseed(done)
+        self.algorithm.random_state = self.rng
+
+    def next_genome(self) -> Genome:
+        self.handed_out += 1
+        if self.handed_out <= self.population or len(self.pop) < 2:
+            return self.space.sample(self.rng)
+        self.algorithm.pop = self.pop
+        off = self.algorithm.mating.do(
+            self.problem, self.pop, 1, algorithm=self.algorithm, random_state=self.rng
+        )
+        if len(off) == 0:  # duplicate elimination found nothing new: sample instead
+            return self.space.sample(self.rng)
+        return self.space.repair(tuple(int(v) for v in off.get("X")[0]))
+
+    def arrive(self, genome: Genome, f: np.ndarray, g: np.ndarray) -> None:
+        g = np.asarray(g, dtype=float).reshape(1, -1)
+        if g.shape[1] < self.problem.n_ieq_constr:
+            g = np.hstack([g, np.zeros((1, self.problem.n_ieq_constr - g.shape[1]))])
+        new = Population.new(X=np.array([genome], dtype=int))
+        f = np.asarray(f, dtype=float).reshape(1, -1)
+        Evaluator().eval(StaticProblem(self.problem, F=f, G=g), new)
+        merged = Population.merge(self.pop, new)
+        self.pop = self.algorithm.survival.do(
+            self.problem,
+            merged,
+            n_survive=min(len(merged), self.population),
+            algorithm=self.algorithm,
+            random_state=self.rng,
+        )
+
+
+def steady_state(
+    name: str, space: SearchSpace, n_obj: int, n_constr: int, population: int, seed: int
+) -> SteadyStateNSGA2:
+    """The steady-state form of strategy ``name`` (see ``STEADY_STATE``)."""
+    if name == "nsga2":
+        return SteadyStateNSGA2(space, n_obj, n_constr, population, seed)
+    return SteadyStatePymoo(space, n_obj, n_constr, population, seed, name)
+
+
+STEADY_STATE = ("nsga2", "nsga3", "spea2", "smsemoa")
