@@ -70,9 +70,10 @@ class SteadyStateNSGA2:
         f = np.asarray(f, dtype=float).reshape(1, -1)
         Evaluator().eval(StaticProblem(self.problem, F=f, G=g), new)
         merged = Population.merge(self.pop, new)
-        self.pop = self._survival.do(
-            self.problem, merged, n_survive=min(len(merged), self.population), random_state=self.rng
-        )
+        self.pop = self._survive(merged, min(len(merged), self.population))
+
+    def _survive(self, merged: Population, n: int) -> Population:
+        return self._survival.do(self.problem, merged, n_survive=n, random_state=self.rng)
 
     def reseed(self, done: int) -> None:
         """After replaying ``done`` stored arrivals on resume: a fresh, deterministic stream."""
@@ -127,20 +128,9 @@ class SteadyStatePymoo(SteadyStateNSGA2):
             return self.space.sample(self.rng)
         return self.space.repair(tuple(int(v) for v in off.get("X")[0]))
 
-    def arrive(self, genome: Genome, f: np.ndarray, g: np.ndarray) -> None:
-        g = np.asarray(g, dtype=float).reshape(1, -1)
-        if g.shape[1] < self.problem.n_ieq_constr:
-            g = np.hstack([g, np.zeros((1, self.problem.n_ieq_constr - g.shape[1]))])
-        new = Population.new(X=np.array([genome], dtype=int))
-        f = np.asarray(f, dtype=float).reshape(1, -1)
-        Evaluator().eval(StaticProblem(self.problem, F=f, G=g), new)
-        merged = Population.merge(self.pop, new)
-        self.pop = self.algorithm.survival.do(
-            self.problem,
-            merged,
-            n_survive=min(len(merged), self.population),
-            algorithm=self.algorithm,
-            random_state=self.rng,
+    def _survive(self, merged: Population, n: int) -> Population:
+        return self.algorithm.survival.do(
+            self.problem, merged, n_survive=n, algorithm=self.algorithm, random_state=self.rng
         )
 
 
