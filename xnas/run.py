@@ -141,9 +141,9 @@ class _Search:
     def worker_died(self, task: EvalTask) -> EvalResult:
         return failed_result(
             task,
-            "worker died: the process evaluating this genome was killed twice (by the OS, "
-            "e.g. out of memory, or a crash in native code); stored as failed so the run "
-            "can go on",
+            "worker died: the process evaluating this genome was killed twice, the second "
+            "time while it ran alone (by the OS, e.g. out of memory, a crash in native code, "
+            "or the job killed from outside); stored as failed so the run can go on",
         )
 
     def out_of_time(self) -> bool:
