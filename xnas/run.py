@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
@@ -114,9 +115,9 @@ class _Search:
         (every row, the front archive, the weight files that exist), so its bookkeeping
         per evaluation does not grow with the run."""
         self.energy_source = self.store.meta("energy_source", None)
-        self.rows: list[tuple[int, float, EvalResult]] = list(self.store.results())
+        # rows not yet in the archive and the weight bookkeeping, in stored order
+        self.unconsumed: deque[tuple[int, float, EvalResult]] = deque(self.store.results())
         self.archive = Archive(len(self.names))
-        self.consumed = 0  # rows[:consumed] are in the archive and the weight bookkeeping
         self.with_weights: dict[str, EvalResult] = {}  # consumed results whose file exists
         self.weighted_keys: list[str] = []  # consumed results with a weight file, in order
         self.normalized: dict[str, Genome] = {}  # their normalised genomes (donor distances)
@@ -155,11 +156,11 @@ class _Search:
         """Take every row of generations before ``generation`` (all rows when None) into
         the archive; rows arrive in generation order (the barrier, or steady-state's
         nominal generations), so what a generation's tasks see is fixed when it starts."""
-        while self.consumed < len(self.rows):
-            gen, viol, result = self.rows[self.consumed]
+        while self.unconsumed:
+            gen, viol, result = self.unconsumed[0]
             if generation is not None and gen >= generation:
                 break
-            self.consumed += 1
+            self.unconsumed.popleft()
             if result.status != "failed" and viol == 0:
                 self.archive.add(result.key, to_minimization(result.objectives, self.names))
             if result.weights_path:
@@ -250,12 +251,13 @@ class _Search:
     def commit(self, result: EvalResult, generation: int) -> EvalResult:
         result = self.pin_energy_source(result)
         _, G = objective_rows([result], self.names, self.constraints)
-        self.store.add_result(result, generation, violation(G[0]))
-        self.rows.append((generation, violation(G[0]), self.store.get(result.key)))
+        viol = violation(G[0])
+        stored = self.store.add_result(result, generation, viol)
+        self.unconsumed.append((generation, viol, stored))
         if self.suspects.pop(result.key, None) is not None:
             self.store.set_meta("suspects", self.suspects)
         if self.on_done is not None:
-            self.on_done(self.rows[-1][2])
+            self.on_done(stored)
         return result
 
     def pin_energy_source(self, result: EvalResult) -> EvalResult:
@@ -298,10 +300,10 @@ class _Search:
         keys, F = self.archive.front()
         if not keys:
             return [], 0.0
-        stored = self.store.meta("hv_reference", None)
-        provisional = reference_point(self.names, self.archive.worst[None, :])
-        ref = np.array(stored if stored is not None else provisional)
-        return keys, float(HV(ref_point=ref)(F))
+        ref = self.store.meta("hv_reference", None)
+        if ref is None:  # not fixed yet: provisional, from every feasible result so far
+            ref = reference_point(self.names, self.archive.worst[None, :])
+        return keys, float(HV(ref_point=np.array(ref))(F))
 
     def report(self, generation: int, evaluated: int, reused: int, failed: int) -> None:
         if self.on_generation is not None:
@@ -512,7 +514,7 @@ def _steady_state(s: _Search) -> None:
     s.lineage = strategy.lineage
     budget = cfg.search.max_evaluations or pop * cfg.search.generations
     done = 0
-    for _, _, result in store.results():  # replay arrivals in stored order
+    for _, _, result in list(s.unconsumed):  # replay the stored arrivals in stored order
         F, G = objective_rows([result], s.names, s.constraints)
         strategy.arrive(result.genome, F[0], G[0])
         done += 1

@@ -91,9 +91,18 @@ class HeadroomBand:
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return np.asarray(self.r), np.asarray(self.z)
 
-    @functools.lru_cache(maxsize=16)  # noqa: B019 (instances are few, frozen and hashable)
+    @functools.cached_property
+    def _tables(self) -> dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        return {}
+
     def table(self, coverage: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lower, median, upper) quantiles of z on ``GRID``; upper non-increasing in r."""
+        """(lower, median, upper) quantiles of z on ``GRID``; upper non-increasing in r.
+        Computed once per coverage and kept with the band."""
+        if coverage not in self._tables:
+            self._tables[coverage] = self._table(coverage)
+        return self._tables[coverage]
+
+    def _table(self, coverage: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         r, z = self._arrays
         hi_level = (1 + coverage) / 2
         lower, median, upper = [], [], []

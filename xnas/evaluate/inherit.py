@@ -62,5 +62,4 @@ def nearest_index(
     units = space.n_var // space.unit
     differ = (normalized != g).reshape(len(normalized), units, space.unit).any(axis=2)
     distance = differ.sum(axis=1)
-    order = sorted(range(len(keys)), key=lambda i: (distance[i], errors[i], keys[i]))
-    return order[0]
+    return min(range(len(keys)), key=lambda i: (distance[i], errors[i], keys[i]))

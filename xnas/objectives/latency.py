@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import platform
 import socket
 import statistics
@@ -24,6 +25,7 @@ from torch import nn
 from xnas.objectives.base import EvalContext, Measurement
 
 
+@functools.cache  # the processor does not change within a process
 def cpu_model() -> str:
     """The CPU's marketing name (``/proc/cpuinfo`` on Linux, sysctl on macOS), else the
     architecture: latencies are only comparable between identical processors."""

@@ -278,7 +278,7 @@ class RunStore:
         return self.weights_dir / Path(result.weights_path).name
 
     # ----------------------------------------------------------------- evaluations
-    def add_result(self, result: EvalResult, generation: int, violation: float = 0.0) -> None:
+    def add_result(self, result: EvalResult, generation: int, violation: float = 0.0) -> EvalResult:
         """Commit one evaluation (its own transaction). A key is stored once, ever.
         The weight path is stored relative to the run directory."""
         if result.weights_path:
@@ -298,6 +298,7 @@ class RunStore:
                 )
         except sqlite3.IntegrityError:
             raise ValueError(f"evaluation {result.key!r} is already stored") from None
+        return result  # as stored (weight path relative to the run directory)
 
     def get(self, key: str) -> EvalResult | None:
         row = self.conn.execute("SELECT result FROM evaluations WHERE key = ?", (key,)).fetchone()
