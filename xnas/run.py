@@ -31,8 +31,7 @@ from xnas.parallel.worker import INFLIGHT
 from xnas.results import StopRule
 from xnas.space import Genome, SearchSpace, get_space
 from xnas.store import GenerationState, RunStore
-from xnas.strategy import STRATEGIES
-from xnas.strategy.steady import STEADY_STATE, steady_state
+from xnas.strategy import STRATEGIES, Strategy
 from xnas.summary import (  # noqa: F401  (re-exported: reports import them from here)
     FAILED_F,
     Constraint,
@@ -45,6 +44,7 @@ from xnas.summary import (  # noqa: F401  (re-exported: reports import them from
     search_status,
     violation,
 )
+from xnas.termination import Progress, Termination, reached, terminations
 
 
 @dataclass(frozen=True)
@@ -146,11 +146,6 @@ class _Search:
             "time while it ran alone (by the OS, e.g. out of memory, a crash in native code, "
             "or the job killed from outside); stored as failed so the run can go on",
         )
-
-    def out_of_time(self) -> bool:
-        """``search.max_wall_time`` (seconds since this process started the search) spent."""
-        limit = self.cfg.search.max_wall_time
-        return limit is not None and time.monotonic() - self.started >= limit
 
     def advance(self, generation: int | None) -> None:
         """Take every row of generations before ``generation`` (all rows when None) into
@@ -344,11 +339,6 @@ def run_search(
     names = search_objectives(cfg)
     constraints = constraints_of(cfg)
     check_cost(cfg, names)
-    if cfg.search.mode == "steady_state" and cfg.search.strategy not in STEADY_STATE:
-        raise ConfigError(
-            f"search.mode steady_state works with strategy {', '.join(STEADY_STATE)}; "
-            f"got {cfg.search.strategy!r}"
-        )
     STRATEGIES.get(cfg.search.strategy)
     if cfg.evaluator.name == "train":
         from xnas.evaluate.evaluator import cached_dataset
@@ -382,86 +372,230 @@ def run_search(
                 on_launch,
                 on_done,
             )
-            if cfg.search.mode == "steady_state":
-                _steady_state(search)
-            else:
-                _generational(search)
+            strategy = STRATEGIES.get(cfg.search.strategy)(
+                space, len(names), 1 + len(constraints), cfg.search.population, cfg.search.seed
+            )
+            search.lineage = strategy.lineage
+            policy = _SteadyState if cfg.search.mode == "steady_state" else _Generational
+            _drive(search, policy(search, strategy))
             return front_summary(store, names, constraints)[0]
         finally:
             store.close()
 
 
-def _generational(s: _Search) -> None:
-    """ask -> evaluate the new keys in parallel -> tell, one barrier per generation.
+def _drive(s: _Search, policy: _Policy) -> None:
+    """The one driver loop: the barrier policy says what to ask and when to tell; the loop
+    keeps ``policy.window`` tasks in flight and commits each result the moment it arrives.
 
-    Results are told in the order the strategy asked, whatever order they arrive
-    in, so the run is the same on any number of ranks.
+    A key that was running when an earlier job died (a suspect) runs alone, so a second
+    death names it; present at two deaths, it is stored as failed without running.
     """
-    cfg, store = s.cfg, s.store
-    strategy = STRATEGIES.get(cfg.search.strategy)(
-        s.space, len(s.names), 1 + len(s.constraints), cfg.search.population, cfg.search.seed
-    )
-    s.lineage = strategy.lineage
-    history = {g.generation: g.population for g in store.generations()}
-    committed = max(history, default=-1)
-    limit = cfg.search.max_evaluations
-    for gen in range(cfg.search.generations):
-        if gen > committed and ((limit is not None and store.count() >= limit) or s.out_of_time()):
-            break  # budget spent: stop at a generation boundary (the state stays resumable)
-        genomes = strategy.ask()
-        keys = [s.space.canonical(g) for g in genomes]
-        if gen in history:
-            check_replay(gen, keys, history[gen])
-        new: dict[str, Genome] = {}
-        for genome, key in zip(genomes, keys, strict=True):
-            if key not in store and key not in new:
-                new[key] = genome
-        failed = 0
-        order = list(new.values())
-        if s.executor.workers > 1:
-            order = longest_first(s.space, order)
-        tasks = (s.task(genome, gen) for genome in order)  # built when sent: energy pinning
-        window = s.executor.workers + s.executor.prefetch
-        pending: dict[Future, EvalTask] = {}
-        upcoming: EvalTask | None = None
-        alone: str | None = None  # a suspect of an earlier job's death, running by itself
-        while True:  # keep `window` tasks in flight; commit each result as it arrives
-            while alone is None and len(pending) < window:
-                upcoming = upcoming or next(tasks, None)
-                if upcoming is None:
+    pending: dict[Future, tuple[EvalTask, int]] = {}
+    queue: deque[tuple[Genome, int]] = deque()  # asked, not yet sent: (genome, generation)
+    alone: str | None = None  # a suspect of an earlier job's death, running by itself
+    while True:
+        if not pending and not queue:
+            policy.settle()  # everything sent has arrived (generational: the barrier)
+            queue.extend(policy.refill(set()))
+            if not queue:
+                break  # a termination criterion was met
+        elif not queue:
+            queue.extend(policy.refill({t.key for t, _ in pending.values()}))
+        while alone is None and queue and len(pending) < policy.window:
+            genome, asked_in = queue[0]
+            task = s.task(genome, policy.donor_view(asked_in))  # built when sent: pinning
+            deaths = s.suspects.get(task.key, 0)
+            if deaths >= 2:  # present at two deaths, the second time alone: the culprit
+                queue.popleft()
+                gen = policy.generation_of(asked_in)
+                policy.arrived(s.commit(s.worker_died(task), gen))
+                continue
+            if deaths == 1:  # run it alone, so that a second death names it
+                if pending:
                     break
-                deaths = s.suspects.get(upcoming.key, 0)
-                if deaths >= 2:  # present at two deaths, the second time alone: the culprit
-                    failed += s.commit(s.worker_died(upcoming), gen).status == "failed"
-                    upcoming = None
-                    continue
-                if deaths == 1:  # run it alone, so that a second death names it
-                    if pending:
-                        break
-                    alone = upcoming.key
-                pending[s.submit(upcoming)] = upcoming
-                upcoming = None
-            if not pending:
-                break
-            future, task = next(arrivals(pending))
-            del pending[future]
-            alone = None if task.key == alone else alone
-            failed += s.record(future, task, gen).status == "failed"
-        F, G = objective_rows([store.get(k) for k in keys], s.names, s.constraints)
-        strategy.tell(genomes, F, G)
-        if gen > committed:
-            store.commit_generation(
-                GenerationState(
-                    gen,
-                    tuple(keys),
-                    restore_state(cfg.search.strategy, "generational", cfg.search.seed),
-                    None,
-                    {"evaluated": len(new), "failed": failed},
-                )
+                alone = task.key
+            queue.popleft()
+            pending[s.submit(task)] = (task, asked_in)
+        if not pending:
+            continue
+        future, (task, asked_in) = next(arrivals(pending))
+        del pending[future]
+        alone = None if task.key == alone else alone
+        policy.arrived(s.record(future, task, policy.generation_of(asked_in)))
+    policy.finish()
+
+
+class _Policy:
+    """A barrier policy: how ``_drive`` asks, tells and counts generations."""
+
+    mode = ""
+
+    def __init__(self, s: _Search, strategy: Strategy) -> None:
+        self.s, self.strategy = s, strategy
+        self.pop = s.cfg.search.population
+        self.criteria = terminations(s.cfg.search)
+        self.stopped_by: Termination | None = None
+        self.failed = 0
+
+    def stop(self, progress: Progress) -> bool:
+        self.stopped_by = reached(self.criteria, progress)
+        return self.stopped_by is not None
+
+    def commit_generation(self, gen: int, population: list[str], evaluated: int, reused: int):
+        cfg, s = self.s.cfg, self.s
+        s.store.commit_generation(
+            GenerationState(
+                gen,
+                tuple(population),
+                restore_state(cfg.search.strategy, self.mode, cfg.search.seed),
+                None,
+                {"evaluated": evaluated, "failed": self.failed},
             )
-            s.fix_reference()
-            s.prune_weights()
-            s.report(gen, len(new), len(keys) - len(new), failed)
+        )
+        s.fix_reference()
+        s.prune_weights()
+        s.report(gen, evaluated, reused, self.failed)
+        self.failed = 0
+
+    def finish(self) -> None:
+        """After the last arrival."""
+
+
+class _Generational(_Policy):
+    """Ask ``population``; evaluate the new keys (largest first on many workers); once
+    every result is in, tell them in the order asked, whatever order they arrived in, so
+    the run is the same on any number of ranks; commit the generation.
+
+    A resumed run replays the committed generations through the same loop: each must ask
+    exactly its stored population (``check_replay``) and finds its results stored.
+    """
+
+    mode = "generational"
+
+    def __init__(self, s: _Search, strategy: Strategy) -> None:
+        super().__init__(s, strategy)
+        self.window = s.executor.workers + s.executor.prefetch
+        self.history = {g.generation: g.population for g in s.store.generations()}
+        self.committed = max(self.history, default=-1)
+        self.gen = 0
+        self.batch: tuple[list[Genome], list[str], int] | None = None
+
+    def donor_view(self, asked_in: int) -> int:
+        return asked_in  # what generation ``asked_in`` sees is fixed when it starts
+
+    def generation_of(self, asked_in: int) -> int:
+        return asked_in
+
+    def refill(self, running: set[str]) -> list[tuple[Genome, int]]:
+        s = self.s
+        while self.batch is None:
+            if self.gen > self.committed and self.stop(
+                Progress(self.gen, s.store.count(), s.started)
+            ):
+                return []  # at a generation boundary: the state stays resumable
+            genomes = self.strategy.ask(self.pop)
+            keys = [s.space.canonical(g) for g in genomes]
+            if self.gen in self.history:
+                check_replay(self.gen, keys, self.history[self.gen])
+            new: dict[str, Genome] = {}
+            for genome, key in zip(genomes, keys, strict=True):
+                if key not in s.store and key not in new:
+                    new[key] = genome
+            self.batch = (genomes, keys, len(new))
+            order = list(new.values())
+            if s.executor.workers > 1:
+                order = longest_first(s.space, order)
+            if order:
+                return [(g, self.gen) for g in order]
+            self.settle()  # every key stored already: tell at once, ask the next
+        return []
+
+    def arrived(self, result: EvalResult) -> None:
+        self.failed += result.status == "failed"
+
+    def settle(self) -> None:
+        if self.batch is None:
+            return
+        s = self.s
+        genomes, keys, evaluated = self.batch
+        F, G = objective_rows([s.store.get(k) for k in keys], s.names, s.constraints)
+        self.strategy.tell(genomes, F, G)
+        if self.gen > self.committed:
+            self.commit_generation(self.gen, keys, evaluated, len(keys) - evaluated)
+        self.batch, self.gen = None, self.gen + 1
+
+
+class _SteadyState(_Policy):
+    """Keep every evaluator busy: each free worker gets ``ask(1)``, each arrival is told
+    at once (the strategy's survival runs on it) and frees its worker.
+
+    Every ``population`` arrivals count as one generation for the store and reports. A
+    resumed run tells the stored arrivals in their stored order, then reseeds the
+    strategy; evaluations running at a kill are not stored and are replaced by new
+    asks. Which population an offspring is bred from depends on the order evaluations
+    finish, so on more than one evaluator rank a run is not bit-for-bit reproducible.
+    """
+
+    mode = "steady_state"
+
+    def __init__(self, s: _Search, strategy: Strategy) -> None:
+        super().__init__(s, strategy)
+        self.window = s.executor.workers
+        self.done = 0
+        for _, _, result in list(s.unconsumed):  # replay the stored arrivals in order
+            F, G = objective_rows([result], s.names, s.constraints)
+            strategy.tell([result.genome], F, G)
+            self.done += 1
+        if self.done:
+            strategy.reseed(self.done)
+        last = s.store.last_generation()
+        self.committed = -1 if last is None else last.generation
+
+    def donor_view(self, asked_in: int) -> None:
+        return None  # every result stored so far
+
+    def generation_of(self, asked_in: int) -> int:
+        return self.done // self.pop
+
+    def refill(self, running: set[str]) -> list[tuple[Genome, int]]:
+        s, out = self.s, []
+        while len(running) < self.window:
+            busy = len(running)
+            if self.stop(Progress((self.done + busy) // self.pop, self.done + busy, s.started)):
+                break
+            for _ in range(1000):  # a new key; tiny spaces run out
+                (genome,) = self.strategy.ask(1)
+                key = s.space.canonical(genome)
+                if key not in s.store and key not in running:
+                    break
+            else:
+                break
+            running.add(key)
+            out.append((genome, 0))
+        return out
+
+    def arrived(self, result: EvalResult) -> None:
+        s = self.s
+        gen = self.done // self.pop
+        F, G = objective_rows([result], s.names, s.constraints)
+        self.strategy.tell([result.genome], F, G)
+        self.done += 1
+        self.failed += result.status == "failed"
+        if self.done % self.pop == 0:
+            self._commit(gen)
+
+    def settle(self) -> None:
+        pass
+
+    def finish(self) -> None:
+        if self.done % self.pop:  # the last, partial generation
+            self._commit(self.done // self.pop)
+
+    def _commit(self, gen: int) -> None:
+        if gen > self.committed:
+            members = [self.s.space.canonical(g) for g in self.strategy.members()]
+            self.commit_generation(gen, members, self.done - gen * self.pop, 0)
+            self.committed = gen
 
 
 def restore_state(strategy: str, mode: str, seed: int) -> dict:
@@ -496,77 +630,6 @@ def arrivals(futures: dict[Future, EvalTask]) -> Iterator[tuple[Future, EvalTask
         finished, _ = wait(remaining, return_when=FIRST_COMPLETED)
         for future in [f for f in remaining if f in finished]:
             yield future, remaining.pop(future)
-
-
-def _steady_state(s: _Search) -> None:
-    """Keep every evaluator busy: each arrival is merged into the population at once
-    (NSGA-II survival) and the freed worker gets a new offspring.
-
-    Every ``population`` arrivals count as one generation for the store and reports.
-    A resumed run replays the stored arrivals in their stored order; evaluations that
-    were running at a kill are not stored and are replaced by new offspring.
-    """
-    cfg, store = s.cfg, s.store
-    pop = cfg.search.population
-    strategy = steady_state(
-        cfg.search.strategy, s.space, len(s.names), 1 + len(s.constraints), pop, cfg.search.seed
-    )
-    s.lineage = strategy.lineage
-    budget = cfg.search.max_evaluations or pop * cfg.search.generations
-    done = 0
-    for _, _, result in list(s.unconsumed):  # replay the stored arrivals in stored order
-        F, G = objective_rows([result], s.names, s.constraints)
-        strategy.arrive(result.genome, F[0], G[0])
-        done += 1
-    if done:
-        strategy.reseed(done)
-    last = store.last_generation()
-    committed = -1 if last is None else last.generation
-    pending: dict[Future, EvalTask] = {}
-    failed = 0
-
-    def fill() -> None:
-        while (
-            len(pending) < s.executor.workers
-            and done + len(pending) < budget
-            and not s.out_of_time()
-        ):
-            running = {t.key for t in pending.values()}
-            for _ in range(1000):  # a new key; tiny spaces run out
-                genome = strategy.next_genome()
-                key = s.space.canonical(genome)
-                if key not in store and key not in running:
-                    break
-            else:
-                return
-            task = s.task(genome)
-            pending[s.submit(task)] = task
-
-    fill()
-    while pending:
-        future, task = next(arrivals(pending))
-        del pending[future]
-        gen = done // pop
-        result = s.record(future, task, gen)
-        F, G = objective_rows([result], s.names, s.constraints)
-        strategy.arrive(result.genome, F[0], G[0])
-        done += 1
-        failed += result.status == "failed"
-        if (done % pop == 0 or done == budget) and gen > committed:
-            store.commit_generation(
-                GenerationState(
-                    gen,
-                    tuple(s.space.canonical(g) for g in strategy.members()),
-                    restore_state(cfg.search.strategy, "steady_state", cfg.search.seed),
-                    None,
-                    {"evaluated": done - gen * pop, "failed": failed},
-                )
-            )
-            committed = gen
-            s.fix_reference()
-            s.report(gen, done - gen * pop, 0, failed)
-            failed = 0
-        fill()
 
 
 def check_versions(stored: dict[str, str], installed: dict[str, str], run_dir) -> None:

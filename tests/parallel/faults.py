@@ -69,7 +69,7 @@ def first_keys(cfg) -> list[str]:
     strategy = STRATEGIES.get(cfg.search.strategy)(
         space, len(cfg.objectives), 1, cfg.search.population, cfg.search.seed
     )
-    return [space.canonical(g) for g in strategy.ask()]
+    return [space.canonical(g) for g in strategy.ask(cfg.search.population)]
 
 
 def main(run_dir: str, mode: str, *overrides: str) -> int:

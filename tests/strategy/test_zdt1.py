@@ -26,7 +26,7 @@ def test_nsga2_adapter_matches_pymoo_minimize_on_zdt1():
     strategy = PymooStrategy(None, 2, 0, POP, SEED, problem=problem, operators=ops)
     seen = []
     for _ in range(GENS):
-        X = np.array(strategy.ask())
+        X = np.array(strategy.ask(POP))
         F = problem.evaluate(X)
         seen.append(F)
         strategy.tell(list(map(tuple, X)), F, np.zeros((len(X), 0)))
@@ -90,7 +90,7 @@ def test_deap_nsga2_matches_pymoo_minimize_on_zdt1():
     strategy = DeapNSGA2(ZDT1Space(SEED), 2, 0, POP, SEED)
     seen = []
     for _ in range(GENS):
-        X = strategy.ask()
+        X = strategy.ask(POP)
         F = problem.evaluate(np.array(X))
         seen.append(F)
         strategy.tell(X, F, np.zeros((len(X), 0)))

@@ -1,10 +1,15 @@
 """The ask/tell contract every strategy follows.
 
-``ask()`` returns genomes; ``tell(genomes, F, G)`` gives back their objective
-vectors in minimisation form (``objectives.to_minimization``) and constraint
-violations (``G <= 0`` feasible). Strategies are deterministic given their seed
-and the told values, so a run is resumed by replaying the stored history
-through ask/tell: no live object is ever pickled into a checkpoint.
+``ask(n)`` returns up to ``n`` genomes to evaluate next; ``tell(genomes, F, G)`` gives
+back any batch of evaluated genomes (asked or not, in any grouping) with their
+objective vectors in minimisation form (``objectives.to_minimization``) and constraint
+violations (``G <= 0`` feasible). The driver's barrier policy decides the batch sizes:
+generational asks ``population`` and tells them together, steady-state asks one per
+free worker and tells each on arrival. So every strategy runs in both modes.
+
+Strategies are deterministic given their seed and the told values, so a run is
+resumed by replaying the stored history through ask/tell: no live object is ever
+pickled into a checkpoint. Every strategy draws from one generator, ``self.rng``.
 """
 
 from __future__ import annotations
@@ -24,10 +29,38 @@ class Strategy(ABC):
     ) -> None:
         self.space, self.n_obj, self.n_constr = space, n_obj, n_constr
         self.population, self.seed = population, seed
+        self.rng = np.random.default_rng(seed)
+        self.handed_out = 0  # genomes asked so far (the first ``population`` are samples)
         self.lineage: dict[Genome, Genome] = {}  # child -> parent, where the strategy knows it
 
+    def ask(self, n: int) -> list[Genome]:
+        """Up to ``n`` genomes (fewer only where the strategy cannot make more new ones)."""
+        if n < 1:
+            raise ValueError(f"ask(n): expected n >= 1, got {n}")
+        genomes = self._ask(n)
+        self.handed_out += len(genomes)
+        return genomes
+
+    def initial(self) -> bool:
+        """Still handing out the random initial population."""
+        return self.handed_out < self.population
+
+    def samples(self, n: int) -> list[Genome]:
+        return [self.space.sample(self.rng) for _ in range(n)]
+
+    def reseed(self, salt: int) -> None:
+        """After a steady-state resume has told the ``salt`` stored arrivals (without the
+        asks that produced them, some of which were lost in flight): a fresh generator
+        and count, deterministic given the seed and the stored history."""
+        self.handed_out = salt
+        self.rng = np.random.default_rng([self.seed, salt])
+
     @abstractmethod
-    def ask(self) -> list[Genome]: ...
+    def members(self) -> list[Genome]:
+        """The population the strategy keeps now (stored with each steady-state generation)."""
+
+    @abstractmethod
+    def _ask(self, n: int) -> list[Genome]: ...
 
     @abstractmethod
     def tell(self, genomes: list[Genome], F: np.ndarray, G: np.ndarray) -> None: ...

@@ -5,7 +5,9 @@ minimisation form (max objectives already negated, in ``objectives.to_minimizati
 the one place direction lives). Infeasible individuals (failed or over budget)
 get a penalty fitness worse than any feasible one, scaled by their violation.
 Mating uses binary tournaments on (front rank, crowding distance) with the
-strategy's own seeded Generator, so runs are deterministic given the seed.
+strategy's own seeded Generator, so runs are deterministic given the seed. Any batch
+told is merged with the parents and cut back to ``population`` by ``selNSGA2``, so a
+steady-state run does (mu + 1) survival on each arrival.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ class _Individual:
 class DeapNSGA2(Strategy):
     def __init__(self, space, n_obj, n_constr, population, seed, **_) -> None:
         super().__init__(space, n_obj, n_constr, population, seed)
-        self.rng = np.random.default_rng(seed)
         name = f"XnasFitnessMin{n_obj}"
         if not hasattr(creator, name):
             creator.create(name, base.Fitness, weights=(-1.0,) * n_obj)
@@ -43,16 +44,19 @@ class DeapNSGA2(Strategy):
         key_b = (b.rank, -b.fitness.crowding_dist)
         return a if key_a <= key_b else b
 
-    def ask(self):
-        if self.parents is None:
-            return [self.space.sample(self.rng) for _ in range(self.population)]
+    def _ask(self, n):
+        if self.initial() or not self.parents or len(self.parents) < 2:
+            return self.samples(n)
         children = []
-        while len(children) < self.population:
+        while len(children) < n:
             c1, c2 = self.space.crossover(
                 self._tournament().genome, self._tournament().genome, self.rng
             )
             children += [self.space.mutate(c1, self.rng), self.space.mutate(c2, self.rng)]
-        return children[: self.population]
+        return children[:n]
+
+    def members(self):
+        return [ind.genome for ind in self.parents or []]
 
     def tell(self, genomes, F, G) -> None:
         pool = {ind.genome: ind for ind in self.parents or []}
@@ -60,7 +64,8 @@ class DeapNSGA2(Strategy):
             violation = float(np.clip(g, 0, None).sum())
             values = tuple(f) if violation == 0 else (PENALTY * (1 + violation),) * self.n_obj
             pool.setdefault(tuple(genome), _Individual(tuple(genome), self.fitness_cls(values)))
-        survivors = tools.selNSGA2(list(pool.values()), self.population)
+        pool = list(pool.values())
+        survivors = tools.selNSGA2(pool, min(self.population, len(pool)))
         for rank, front in enumerate(tools.sortNondominated(survivors, len(survivors))):
             for ind in front:
                 ind.rank = rank

@@ -14,6 +14,7 @@ import numpy as np
 from pymoo.core.crossover import Crossover
 from pymoo.core.evaluator import Evaluator
 from pymoo.core.mutation import Mutation
+from pymoo.core.population import Population
 from pymoo.core.problem import Problem
 from pymoo.core.sampling import Sampling
 from pymoo.operators.crossover.sbx import SBX
@@ -108,7 +109,16 @@ def make_algorithm(name: str, population: int, n_obj: int, operators: dict):
 
 
 class PymooStrategy(Strategy):
-    """A pymoo algorithm driven through ask/tell on a fixed-size integer problem."""
+    """A pymoo algorithm behind ask(n)/tell on a fixed-size problem.
+
+    Asks of ``population`` told as one batch are exactly pymoo's own generation: the
+    algorithm's initialization, then its mating on the survivors (``_infill``'s call), and
+    ``Algorithm.tell`` merging and cutting back with the algorithm's survival. Any other
+    batch size uses the same calls with another ``n``: in steady-state each arrival is
+    merged and survived at once (SMS-EMOA is steady-state by design; NSGA-II, NSGA-III
+    and SPEA2 run their survival one arrival at a time), and each free worker gets an
+    offspring of the survivors as they are at that moment.
+    """
 
     algorithm_name = "nsga2"
 
@@ -122,24 +132,38 @@ class PymooStrategy(Strategy):
         self.algorithm.setup(
             self.problem, termination=MaximumGenerationTermination(10**9), seed=seed, verbose=False
         )
-        self._pending = None
+        self.rng = self.algorithm.random_state  # one generator for sampling, mating, survival
 
-    def ask(self) -> list[Genome]:
-        self._pending = self.algorithm.ask()
-        X = self._pending.get("X")
+    def reseed(self, salt: int) -> None:
+        super().reseed(salt)
+        self.algorithm.random_state = self.rng
+
+    def _ask(self, n: int) -> list[Genome]:
+        alg = self.algorithm
+        if self.initial() or not alg.is_initialized or len(alg.pop) < 2:
+            off = alg.initialization.do(self.problem, n, algorithm=alg, random_state=self.rng)
+        else:
+            off = alg.mating.do(self.problem, alg.pop, n, algorithm=alg, random_state=self.rng)
+            if len(off) == 0:  # duplicate elimination found nothing new: sample instead
+                return self.samples(n)
+        X = off.get("X")
         if self.space is None:
             return [tuple(x) for x in X]
         return [self.space.repair(x) for x in X]
 
     def tell(self, genomes, F, G) -> None:
-        pop = self._pending
         n_g = self.problem.n_ieq_constr
-        G = np.asarray(G, dtype=float).reshape(len(pop), -1)
+        G = np.asarray(G, dtype=float).reshape(len(genomes), -1)
         if G.shape[1] < n_g:  # an unconstrained search still gives pymoo its one column
-            G = np.hstack([G, np.zeros((len(pop), n_g - G.shape[1]))])
+            G = np.hstack([G, np.zeros((len(genomes), n_g - G.shape[1]))])
+        pop = Population.new(X=np.array([list(g) for g in genomes]))
         Evaluator().eval(StaticProblem(self.problem, F=np.asarray(F, dtype=float), G=G), pop)
         self.algorithm.tell(infills=pop)
-        self._pending = None
+
+    def members(self) -> list[Genome]:
+        """The current survivors."""
+        pop = self.algorithm.pop
+        return [] if pop is None else [tuple(x) for x in pop.get("X").tolist()]
 
 
 for _name in ("nsga2", "nsga3", "spea2", "smsemoa"):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
+from collections import deque
 
+from xnas.space import Genome
 from xnas.strategy.base import STRATEGIES, Strategy
 
 
@@ -11,10 +12,13 @@ from xnas.strategy.base import STRATEGIES, Strategy
 class RandomStrategy(Strategy):
     def __init__(self, space, n_obj, n_constr, population, seed, **_) -> None:
         super().__init__(space, n_obj, n_constr, population, seed)
-        self.rng = np.random.default_rng(seed)
+        self.recent: deque[Genome] = deque(maxlen=population)  # its "population": the latest
 
-    def ask(self):
-        return [self.space.sample(self.rng) for _ in range(self.population)]
+    def _ask(self, n):
+        return self.samples(n)
 
     def tell(self, genomes, F, G) -> None:
-        pass
+        self.recent.extend(tuple(g) for g in genomes)
+
+    def members(self):
+        return list(self.recent)

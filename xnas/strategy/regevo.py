@@ -5,7 +5,9 @@ of ``sample_size`` random members, and the oldest member leaves when a child
 enters. "Best" is multi-objective: a random member of the sample's first
 non-dominated front (``regevo``), or XNAS's weighted-sum variant (``regevo-ws``):
 the lowest sum of min-max-normalised minimisation objectives in the sample.
-Infeasible members never win against feasible ones.
+Infeasible members never win against feasible ones. Aging evolution is steady-state
+by nature (each told genome enters the queue, the oldest leaves); generational mode
+asks ``population`` children from the same queue at once.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ class RegularizedEvolution(Strategy):
 
     def __init__(self, space, n_obj, n_constr, population, seed, sample_size: int = 0, **_) -> None:
         super().__init__(space, n_obj, n_constr, population, seed)
-        self.rng = np.random.default_rng(seed)
         self.sample_size = sample_size or max(2, population // 4)
         self.queue: deque = deque(maxlen=population)  # (genome, F row, violation)
 
@@ -36,12 +37,12 @@ class RegularizedEvolution(Strategy):
         front = NonDominatedSorting().do(F, only_non_dominated_front=True)
         return feasible[int(self.rng.choice(front))]
 
-    def ask(self):
-        if len(self.queue) < self.population:
-            return [self.space.sample(self.rng) for _ in range(self.population - len(self.queue))]
+    def _ask(self, n):
+        if self.initial() or not self.queue:
+            return self.samples(n)
         children = []
         members = list(self.queue)
-        for _ in range(self.population):
+        for _ in range(n):
             idx = self.rng.choice(
                 len(members), size=min(self.sample_size, len(members)), replace=False
             )
@@ -50,6 +51,9 @@ class RegularizedEvolution(Strategy):
             self.lineage[tuple(child)] = tuple(parent[0])
             children.append(child)
         return children
+
+    def members(self):
+        return [m[0] for m in self.queue]
 
     def tell(self, genomes, F, G) -> None:
         for genome, f, g in zip(genomes, np.asarray(F), np.asarray(G), strict=True):
