@@ -73,6 +73,9 @@ class SearchConfig:
     # launching), resumable: e.g. below a batch job's time limit, then requeue + resume
     max_wall_time: float | None = None
     seed: int = 0
+    # evaluate one genome per functional equivalence class (space.equivalence); later
+    # members are stored as reuses of it (static objectives their own, no training)
+    reuse_equivalent: bool = True
 
     def __post_init__(self) -> None:
         _at_least("search.population", self.population, 2)
@@ -226,12 +229,33 @@ class CostConfig:
 
 
 @dataclass(frozen=True)
+class TableColumn:
+    """Where a tabular objective's value comes from: ``offset + scale * row[column]``, so
+    the stored value keeps the objective's unit (error as a fraction: ``scale: 0.01`` for
+    percent; accuracy in percent to error: ``scale: -0.01, offset: 1``)."""
+
+    objective: str
+    column: str
+    scale: float = 1.0
+    offset: float = 0.0
+
+
+@dataclass(frozen=True)
 class EvaluatorConfig:
     """How a genome gets its objective values: trained here, or looked up in a table."""
 
     name: Literal["train", "tabular"] = "train"
     table: str | None = None  # tabular: CSV with a key column and one column per objective
     key_column: str = "arch"  # tabular: the canonical arch string (NB201 format for nb201)
+    # tabular: objective -> column with a conversion; an objective not listed reads the
+    # column of its own name as it is
+    columns: tuple[TableColumn, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [c.objective for c in self.columns]
+        dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
+        if dup is not None:
+            raise ConfigError(f"evaluator.columns: objective {dup!r} is mapped twice")
 
 
 @dataclass(frozen=True)

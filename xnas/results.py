@@ -40,6 +40,9 @@ class EvalTask:
     donor_key: str | None = None
     donor_weights: str | None = None  # state-dict file of the donor (weight inheritance)
     stop: StopRule | None = None  # learning-curve stop rule with the driver's front snapshot
+    # a functionally equivalent genome's evaluation (space.equivalence): no training; the
+    # static objectives are computed for this genome, the trained ones are that result's
+    reuse: EvalResult | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class EvalResult:
     weights_path: str | None = None
     donor_key: str | None = None
     inherited_fraction: float = 0.0
+    reused_from: str | None = None  # the evaluated key whose trained values this reuses
 
 
 def failed_result(task: EvalTask, error: str, **fields: Any) -> EvalResult:
@@ -73,4 +77,27 @@ def failed_result(task: EvalTask, error: str, **fields: Any) -> EvalResult:
         error=error,
         donor_key=task.donor_key,
         **fields,
+    )
+
+
+def reused_result(
+    task: EvalTask, static: dict[str, float], static_how: dict[str, dict], trained: set[str]
+) -> EvalResult:
+    """A reuse (``task.reuse`` is set): this genome's ``static`` objective values with the
+    evaluated equivalent's values for the ``trained`` objectives, which say where they came
+    from. Nothing was trained, so no curve, epochs or weights of its own."""
+    source = task.reuse
+    assert source is not None
+    values, how = dict(static), dict(static_how)
+    for name in task.objectives:
+        if name in trained:
+            values[name] = source.objectives[name]
+            how[name] = {**source.measurements.get(name, {}), "reused_from": source.key}
+    return EvalResult(
+        key=task.key,
+        genome=task.genome,
+        status=source.status,
+        objectives=values,
+        measurements=how,
+        reused_from=source.key,
     )

@@ -123,6 +123,24 @@ class _Search:
         self.normalized: dict[str, Genome] = {}  # their normalised genomes (donor distances)
         self.suspects: dict[str, int] = self._collect_suspects()
         self.started = time.monotonic()
+        # functional equivalence class -> its evaluated (trained, not failed) result
+        self.classes: dict[str, EvalResult] = {}
+        for _, _, result in self.unconsumed:
+            self._learn_class(result)
+
+    def _learn_class(self, result: EvalResult) -> None:
+        if (
+            self.cfg.search.reuse_equivalent
+            and result.status != "failed"
+            and result.reused_from is None
+        ):
+            self.classes.setdefault(self.space.equivalence(result.genome), result)
+
+    def evaluated_equivalent(self, genome: Genome) -> EvalResult | None:
+        """The stored evaluation of a genome computing the same function, if any."""
+        if not self.cfg.search.reuse_equivalent:
+            return None
+        return self.classes.get(self.space.equivalence(genome))
 
     def _collect_suspects(self) -> dict[str, int]:
         """Keys that were being evaluated when an earlier job died (their ``inflight``
@@ -165,16 +183,21 @@ class _Search:
                     self.with_weights[result.key] = result
                     self.normalized[result.key] = self.space.normalize(result.genome)
 
-    def task(self, genome: Genome, generation: int | None = None) -> EvalTask:
+    def task(
+        self, genome: Genome, generation: int | None = None, reuse: EvalResult | None = None
+    ) -> EvalTask:
         """The task for ``genome`` with its donor and stop rule, from the results of
         generations before ``generation`` (all results when None): a resumed
-        generational run hands every task exactly what the uninterrupted run did."""
+        generational run hands every task exactly what the uninterrupted run did. With
+        ``reuse`` (an equivalent genome's evaluation) nothing is trained."""
         cost = self.cfg.cost
         task = make_task(
             self.cfg, self.space, genome, weights_dir=str(self.store.weights_dir.resolve())
         )
         if self.energy_source and task.measure.energy_source == "auto":
             task = replace(task, measure=replace(task.measure, energy_source=self.energy_source))
+        if reuse is not None:
+            return replace(task, reuse=reuse, weights_dir=None, epochs=0)
         if not (cost.inherit or cost.extrapolate):
             return task
         self.advance(generation)
@@ -249,6 +272,7 @@ class _Search:
         viol = violation(G[0])
         stored = self.store.add_result(result, generation, viol)
         self.unconsumed.append((generation, viol, stored))
+        self._learn_class(stored)
         if self.suspects.pop(result.key, None) is not None:
             self.store.set_meta("suspects", self.suspects)
         if self.on_done is not None:
@@ -348,9 +372,10 @@ def run_search(
     if cfg.evaluator.name == "tabular":
         from xnas.evaluate.tabular import TabularEvaluator, check_table
 
-        check_table(cfg.evaluator.table, cfg.evaluator.key_column, cfg.space, names)
+        ev = cfg.evaluator
+        check_table(ev.table, ev.key_column, cfg.space, names, ev.columns)
         if evaluate_fn is evaluate:
-            evaluate_fn = TabularEvaluator(cfg.evaluator.table, cfg.evaluator.key_column)
+            evaluate_fn = TabularEvaluator(ev.table, ev.key_column, ev.columns)
     with open_executor(cfg.parallel) as executor:
         if executor is None:
             return None  # an evaluator rank: its work is done
@@ -376,6 +401,8 @@ def run_search(
                 space, len(names), 1 + len(constraints), cfg.search.population, cfg.search.seed
             )
             search.lineage = strategy.lineage
+            if hasattr(strategy, "set_static"):
+                strategy.set_static(static_oracle(cfg, space, names))
             policy = _SteadyState if cfg.search.mode == "steady_state" else _Generational
             _drive(search, policy(search, strategy))
             return front_summary(store, names, constraints)[0]
@@ -391,7 +418,7 @@ def _drive(s: _Search, policy: _Policy) -> None:
     death names it; present at two deaths, it is stored as failed without running.
     """
     pending: dict[Future, tuple[EvalTask, int]] = {}
-    queue: deque[tuple[Genome, int]] = deque()  # asked, not yet sent: (genome, generation)
+    queue: deque[Work] = deque()  # asked, not yet sent
     alone: str | None = None  # a suspect of an earlier job's death, running by itself
     while True:
         if not pending and not queue:
@@ -402,13 +429,13 @@ def _drive(s: _Search, policy: _Policy) -> None:
         elif not queue:
             queue.extend(policy.refill({t.key for t, _ in pending.values()}))
         while alone is None and queue and len(pending) < policy.window:
-            genome, asked_in = queue[0]
-            task = s.task(genome, policy.donor_view(asked_in))  # built when sent: pinning
+            genome, asked_in, reuse = queue[0]
+            task = s.task(genome, policy.donor_view(asked_in), reuse)  # built when sent
             deaths = s.suspects.get(task.key, 0)
             if deaths >= 2:  # present at two deaths, the second time alone: the culprit
                 queue.popleft()
                 gen = policy.generation_of(asked_in)
-                policy.arrived(s.commit(s.worker_died(task), gen))
+                queue.extend(policy.arrived(s.commit(s.worker_died(task), gen)))
                 continue
             if deaths == 1:  # run it alone, so that a second death names it
                 if pending:
@@ -421,8 +448,12 @@ def _drive(s: _Search, policy: _Policy) -> None:
         future, (task, asked_in) = next(arrivals(pending))
         del pending[future]
         alone = None if task.key == alone else alone
-        policy.arrived(s.record(future, task, policy.generation_of(asked_in)))
+        queue.extend(policy.arrived(s.record(future, task, policy.generation_of(asked_in))))
     policy.finish()
+
+
+Work = tuple[Genome, int, EvalResult | None]
+"""A genome to send: (genome, generation asked in, equivalent evaluation to reuse)."""
 
 
 class _Policy:
@@ -479,6 +510,7 @@ class _Generational(_Policy):
         self.committed = max(self.history, default=-1)
         self.gen = 0
         self.batch: tuple[list[Genome], list[str], int] | None = None
+        self.waiting: dict[str, list[Genome]] = {}  # class -> members asked, not yet sent
 
     def donor_view(self, asked_in: int) -> int:
         return asked_in  # what generation ``asked_in`` sees is fixed when it starts
@@ -486,7 +518,7 @@ class _Generational(_Policy):
     def generation_of(self, asked_in: int) -> int:
         return asked_in
 
-    def refill(self, running: set[str]) -> list[tuple[Genome, int]]:
+    def refill(self, running: set[str]) -> list[Work]:
         s = self.s
         while self.batch is None:
             if self.gen > self.committed and self.stop(
@@ -502,16 +534,35 @@ class _Generational(_Policy):
                 if key not in s.store and key not in new:
                     new[key] = genome
             self.batch = (genomes, keys, len(new))
-            order = list(new.values())
+            work: list[Work] = []
+            for genome in new.values():  # one per equivalence class; the rest wait for it
+                done = s.evaluated_equivalent(genome)
+                eq = s.space.equivalence(genome) if s.cfg.search.reuse_equivalent else None
+                if done is not None:
+                    work.append((genome, self.gen, done))
+                elif eq is not None and eq in self.waiting:
+                    self.waiting[eq].append(genome)
+                else:
+                    if eq is not None:
+                        self.waiting[eq] = []
+                    work.append((genome, self.gen, None))
             if s.executor.workers > 1:
-                order = longest_first(s.space, order)
-            if order:
-                return [(g, self.gen) for g in order]
+                fresh = longest_first(s.space, [g for g, _, r in work if r is None])
+                work = [w for w in work if w[2] is not None] + [(g, self.gen, None) for g in fresh]
+            if work:
+                return work
             self.settle()  # every key stored already: tell at once, ask the next
         return []
 
-    def arrived(self, result: EvalResult) -> None:
+    def arrived(self, result: EvalResult) -> list[Work]:
+        """Members of the result's class that waited for it: reuses now (or, if it failed,
+        evaluations of their own)."""
         self.failed += result.status == "failed"
+        if result.reused_from is not None or not self.s.cfg.search.reuse_equivalent:
+            return []
+        members = self.waiting.pop(self.s.space.equivalence(result.genome), [])
+        reuse = None if result.status == "failed" else result
+        return [(g, self.gen, reuse) for g in members]
 
     def settle(self) -> None:
         if self.batch is None:
@@ -557,8 +608,11 @@ class _SteadyState(_Policy):
     def generation_of(self, asked_in: int) -> int:
         return self.done // self.pop
 
-    def refill(self, running: set[str]) -> list[tuple[Genome, int]]:
+    def refill(self, running: set[str]) -> list[Work]:
+        """One new key per free worker; a genome whose class is being evaluated is asked
+        again (like a running key), one whose class was evaluated is a reuse."""
         s, out = self.s, []
+        busy_classes = {s.space.equivalence(s.space.parse(k)) for k in running}
         while len(running) < self.window:
             busy = len(running)
             if self.stop(Progress((self.done + busy) // self.pop, self.done + busy, s.started)):
@@ -566,15 +620,17 @@ class _SteadyState(_Policy):
             for _ in range(1000):  # a new key; tiny spaces run out
                 (genome,) = self.strategy.ask(1)
                 key = s.space.canonical(genome)
-                if key not in s.store and key not in running:
+                eq = s.space.equivalence(genome) if s.cfg.search.reuse_equivalent else key
+                if key not in s.store and key not in running and eq not in busy_classes:
                     break
             else:
                 break
             running.add(key)
-            out.append((genome, 0))
+            busy_classes.add(eq)
+            out.append((genome, 0, s.evaluated_equivalent(genome)))
         return out
 
-    def arrived(self, result: EvalResult) -> None:
+    def arrived(self, result: EvalResult) -> list[Work]:
         s = self.s
         gen = self.done // self.pop
         F, G = objective_rows([result], s.names, s.constraints)
@@ -583,6 +639,7 @@ class _SteadyState(_Policy):
         self.failed += result.status == "failed"
         if self.done % self.pop == 0:
             self._commit(gen)
+        return []
 
     def settle(self) -> None:
         pass
@@ -630,6 +687,57 @@ def arrivals(futures: dict[Future, EvalTask]) -> Iterator[tuple[Future, EvalTask
         finished, _ = wait(remaining, return_when=FIRST_COMPLETED)
         for future in [f for f in remaining if f in finished]:
             yield future, remaining.pop(future)
+
+
+def static_oracle(
+    cfg: Config, space: SearchSpace, names: list[str]
+) -> Callable[[list[Genome]], np.ndarray]:
+    """Objectives a genome has without training, exactly, in minimisation form (NaN for
+    the others): a tabular run's static columns, or a trained run's parameter count
+    (built on the meta device: shapes only). For strategies that model the rest."""
+    from xnas.objectives import OBJECTIVES
+
+    static = [n for n in names if OBJECTIVES.get(n).stage == "static"]
+    if cfg.evaluator.name == "tabular":
+        from xnas.evaluate.tabular import column_of, convert, load_table
+
+        rows = load_table(cfg.evaluator.table, cfg.evaluator.key_column, cfg.space)
+        cols = {n: column_of(n, cfg.evaluator.columns) for n in static}
+
+        def value(genome: Genome, name: str) -> float:
+            return convert(rows[space.canonical(genome)], cols[name])
+    else:
+        static = [n for n in static if n == "params"]
+        shape = None
+
+        def value(genome: Genome, name: str) -> float:
+            import torch
+
+            nonlocal shape
+            if shape is None:
+                from xnas.evaluate.evaluator import cached_dataset
+
+                bundle = cached_dataset(cfg.data)
+                shape = (bundle.input_shape, bundle.num_classes)
+            with torch.device("meta"):
+                net = space.build(genome, *shape)
+            return float(sum(p.numel() for p in net.parameters()))
+
+    cache: dict[Genome, dict[str, float]] = {}
+
+    def oracle(genomes: list[Genome]) -> np.ndarray:
+        out = np.full((len(genomes), len(names)), np.nan)
+        for i, genome in enumerate(genomes):
+            if genome not in cache:
+                cache[genome] = {n: value(genome, n) for n in static}
+            raw = cache[genome]
+            if raw:
+                row = to_minimization(raw, list(raw))
+                for n, v in zip(raw, row, strict=True):
+                    out[i, names.index(n)] = v
+        return out
+
+    return oracle
 
 
 def check_versions(stored: dict[str, str], installed: dict[str, str], run_dir) -> None:

@@ -62,8 +62,72 @@ def test_the_store_holds_exactly_the_tables_values(tmp_path, full_table):
         results = [r for *_, r in store.results()]
     assert len(results) > 40 and front
     for r in results:
-        assert r.status == "ok" and r.objectives == truth[r.key]  # exact float equality
-        assert r.measurements["error"]["method"] == "tabular"
+        assert r.status == "ok" and r.measurements["error"]["method"] == "tabular"
+        if r.reused_from is None:
+            assert r.objectives == truth[r.key]  # exact float equality
+        else:  # an equivalent cell's error (not trained again), its own parameter count
+            assert r.objectives == {
+                "error": truth[r.reused_from]["error"],
+                "params": truth[r.key]["params"],
+            }
+    assert any(r.reused_from for r in results)
+
+
+SHARED = "nb201/nb201_200ep.csv"
+
+
+def test_columns_map_percent_to_the_objectives_unit(tmp_path, shared_data):
+    from xnas.evaluate.tabular import load_table
+    from xnas.run import run_search
+
+    table = shared_data / SHARED
+    mapping = "evaluator.columns=[{objective: error, column: error_cifar100, scale: 0.01}]"
+    run_search(config(table, mapping, "search.generations=2"), tmp_path / "r")
+    rows = load_table(str(table), "arch", SPACE.cfg)
+    with RunStore.open(tmp_path / "r") as store:
+        results = [r for *_, r in store.results() if r.reused_from is None]
+    for r in results:
+        assert r.objectives["error"] == pytest.approx(rows[r.key]["error_cifar100"] / 100)
+        assert r.measurements["error"]["converted"] == "0 + 0.01 * error_cifar100"
+
+
+def test_accuracy_in_percent_becomes_error(tmp_path):
+    keys = [SPACE.canonical(g) for g in itertools.product(range(5), repeat=6)]
+    path = tmp_path / "acc.csv"
+    body = "".join(f"{k},{60 + i % 30},{i}\n" for i, k in enumerate(keys))
+    path.write_text("arch,acc,params\n" + body)
+    from xnas.config import TableColumn
+    from xnas.evaluate import make_task
+    from xnas.evaluate.tabular import TabularEvaluator
+
+    c = config(path, "evaluator.columns=[{objective: error, column: acc, scale: -0.01, offset: 1}]")
+    ev = TabularEvaluator(str(path), "arch", c.evaluator.columns)
+    assert c.evaluator.columns == (TableColumn("error", "acc", -0.01, 1.0),)
+    task = make_task(c, SPACE, SPACE.parse(keys[7]))
+    assert ev(task).objectives["error"] == pytest.approx(1 - 0.67)
+
+
+def test_a_table_in_the_wrong_unit_is_refused_with_one_line(tmp_path, shared_data):
+    table = shared_data / SHARED
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("{}")
+    args = [
+        "space.name=nb201",
+        "objectives=[error, params]",
+        "evaluator.name=tabular",
+        f"evaluator.table={table}",
+        "evaluator.columns=[{objective: error, column: error_cifar100}]",
+    ]
+    proc = subprocess.run(
+        [sys.executable, "-m", "xnas", "search", str(cfg_file), "--run-dir", str(tmp_path / "r")]
+        + [f"--set={a}" for a in args],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "above its natural bound 1" in lines[0] and "scale: 0.01" in lines[0]
+    assert not (tmp_path / "r").exists()
 
 
 def test_a_key_missing_from_the_table_stops_the_search_with_one_line(tmp_path):
@@ -89,7 +153,7 @@ def test_a_key_missing_from_the_table_stops_the_search_with_one_line(tmp_path):
 
 @pytest.mark.parametrize(
     ("objectives", "message"),
-    [("[error, flops]", "objective 'flops' is missing"), ("[error]", None)],
+    [("[error, flops]", "column 'flops' \\(objective 'flops'\\) is missing"), ("[error]", None)],
 )
 def test_the_table_is_checked_before_anything_is_stored(tmp_path, full_table, objectives, message):
     from xnas.run import run_search

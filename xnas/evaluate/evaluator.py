@@ -13,6 +13,7 @@ import os
 import socket
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -23,7 +24,7 @@ from xnas.errors import XnasError
 from xnas.evaluate.calibration import Prediction
 from xnas.evaluate.inherit import inherit, load_weights
 from xnas.evaluate.stoprule import check
-from xnas.evaluate.task import EvalResult, EvalTask, failed_result
+from xnas.evaluate.task import EvalResult, EvalTask, failed_result, reused_result
 from xnas.evaluate.trainer import accuracy, resolve_device, train
 from xnas.objectives import OBJECTIVES, EvalContext
 from xnas.space import Genome, SearchSpace, get_space
@@ -104,6 +105,16 @@ def evaluate(task: EvalTask) -> EvalResult:
                     values[obj.name], how[obj.name] = float(m.value), dict(m.how)
             timings[stage] = time.perf_counter() - t0
 
+        if task.reuse is not None:  # an equivalent genome was trained: static values only
+            score("static")
+            trained = {o.name for o in objectives if o.stage == "trained"}
+            return replace(
+                reused_result(task, values, how, trained),
+                timings={**timings, "total": time.perf_counter() - start},
+                rank=_rank(),
+                host=socket.gethostname(),
+                device=str(device),
+            )
         inherited = 0.0
         if task.donor_weights:
             t = time.perf_counter()

@@ -3,9 +3,16 @@
 Strategy studies on published benchmark tables (NAS-Bench-201 exports and the like) run
 in seconds. The table has a key column holding each architecture's canonical string
 (NB201's own arch string for ``nb201``; keys are normalised through ``space.parse``) and
-one numeric column per objective. The values are stored exactly as read. A key the
+one numeric column per objective, named like it or mapped with a conversion
+(``evaluator.columns``: ``offset + scale * cell``, e.g. percent to a fraction), so the
+stored values keep each objective's unit and its natural hypervolume reference stays
+right. A table whose values pass an objective's natural bound (an error above 1: percent
+given where a fraction is expected) is refused before the search starts. A key the
 table lacks is bad input, not a failed evaluation: the search stops with one line
 naming it, keeping everything stored so far.
+
+A reuse task (an equivalent genome was evaluated) takes its static objectives from its
+own row and its trained ones from the evaluated genome's result.
 """
 
 from __future__ import annotations
@@ -16,9 +23,10 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from xnas.config import SpaceConfig
+from xnas.config import SpaceConfig, TableColumn
 from xnas.errors import ConfigError, DataError, GenomeError
-from xnas.evaluate.task import EvalResult, EvalTask
+from xnas.evaluate.task import EvalResult, EvalTask, reused_result
+from xnas.objectives import OBJECTIVES
 from xnas.space import get_space
 
 
@@ -61,26 +69,70 @@ def load_table(path: str, key_column: str, space: SpaceConfig) -> dict[str, dict
     return table
 
 
-def check_table(path: str | None, key_column: str, space: SpaceConfig, objectives) -> None:
+def column_of(name: str, columns: tuple[TableColumn, ...]) -> TableColumn:
+    """The mapping for objective ``name`` (its own column, unconverted, if not mapped)."""
+    return next((c for c in columns if c.objective == name), TableColumn(name, name))
+
+
+def convert(row: dict[str, float], col: TableColumn) -> float:
+    return col.offset + col.scale * row[col.column]
+
+
+def check_table(
+    path: str | None,
+    key_column: str,
+    space: SpaceConfig,
+    objectives,
+    columns: tuple[TableColumn, ...] = (),
+) -> None:
     """Fail before the search starts when the table cannot serve these objectives."""
     if path is None:
         raise ConfigError("evaluator.name is 'tabular' but evaluator.table is not set")
+    unknown = [c.objective for c in columns if c.objective not in objectives]
+    if unknown:
+        raise ConfigError(
+            f"evaluator.columns maps {unknown[0]!r}, which is not a searched objective "
+            f"({', '.join(objectives)})"
+        )
     table = load_table(path, key_column, space)
     if not table:
         raise DataError(f"evaluator.table {path!r} has no rows")
     for name in objectives:
-        missing = sum(name not in values for values in table.values())
+        col = column_of(name, columns)
+        missing = sum(col.column not in values for values in table.values())
         if missing:
             raise DataError(
-                f"evaluator.table {path!r}: objective {name!r} is missing or not a number in "
-                f"{missing} of {len(table)} rows; expected a numeric column {name!r}"
+                f"evaluator.table {path!r}: column {col.column!r} (objective {name!r}) is "
+                f"missing or not a number in {missing} of {len(table)} rows; expected a "
+                f"numeric column {col.column!r}"
             )
+        _check_unit(path, name, col, table)
+
+
+def _check_unit(path: str, name: str, col: TableColumn, table) -> None:
+    """The natural reference bound is the worst value an objective can take (an error of 1,
+    an introspectability of 0): a converted value beyond it means the wrong unit."""
+    obj = OBJECTIVES.get(name)
+    if obj.reference is None:
+        return
+    sign = 1.0 if obj.sense == "min" else -1.0
+    worst_key = max(table, key=lambda k: sign * convert(table[k], col))
+    worst = convert(table[worst_key], col)
+    if sign * worst > sign * obj.reference:
+        side = "above" if sign > 0 else "below"
+        raise DataError(
+            f"evaluator.table {path!r}: objective {name!r} from column {col.column!r} reaches "
+            f"{worst:g} ({worst_key}), {side} its natural bound {obj.reference:g}; expected "
+            f"values in {name}'s own unit: map it with evaluator.columns, e.g. "
+            f"{{objective: {name}, column: {col.column}, scale: 0.01}} for percent"
+        )
 
 
 @dataclass(frozen=True)
 class TabularEvaluator:
     table: str
     key_column: str = "arch"
+    columns: tuple[TableColumn, ...] = ()
 
     def __call__(self, task: EvalTask) -> EvalResult:
         rows = load_table(self.table, self.key_column, task.space)
@@ -90,11 +142,21 @@ class TabularEvaluator:
                 "expected a row for every architecture the search can propose"
             )
         row = rows[task.key]
-        how = {"method": "tabular", "table": self.table}
+        values, how = {}, {}
+        for name in task.objectives:
+            col = column_of(name, self.columns)
+            values[name] = convert(row, col)
+            how[name] = {"method": "tabular", "table": self.table, "column": col.column}
+            if (col.scale, col.offset) != (1.0, 0.0):
+                how[name]["converted"] = f"{col.offset:g} + {col.scale:g} * {col.column}"
+        if task.reuse is not None:
+            trained = {n for n in task.objectives if OBJECTIVES.get(n).stage == "trained"}
+            static = {n: v for n, v in values.items() if n not in trained}
+            return reused_result(task, static, {n: how[n] for n in static}, trained)
         return EvalResult(
             key=task.key,
             genome=task.genome,
             status="ok",
-            objectives={n: row[n] for n in task.objectives},
-            measurements={n: dict(how) for n in task.objectives},
+            objectives=values,
+            measurements=how,
         )

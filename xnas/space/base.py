@@ -91,6 +91,13 @@ class SearchSpace(ABC):
             return self.normalize(self.check(int(t) for t in re.findall(r"-?\d+", text)))
         return self.normalize(self.check(self.parse_key(text.strip())))
 
+    def equivalence(self, x: Genome) -> str:
+        """A key of the *function* ``x`` computes: genomes that share it compute the same
+        network function (the driver evaluates one per class and records the others as
+        reuses of it). Distinct from ``canonical``, which joins published tables. By default
+        the canonical key: only what ``normalize`` merges."""
+        return self.canonical(x)
+
     @abstractmethod
     def key(self, x: Genome) -> str: ...
 

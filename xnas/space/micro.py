@@ -6,7 +6,11 @@ output of block b; unused block outputs form the cell output. Genome layout, per
 cell then per block: (op_a, in_a, op_b, in_b) -> 2 x B x 4 integers (40 for B=5).
 
 The two pairs of a block commute (their outputs are summed), so ``normalize``
-orders them by (input, op name); that is the only equivalence merged.
+orders them by (input, op name); that is the only equivalence merged, and so
+``equivalence`` is the canonical key. Every block reaches the cell output (unused
+blocks are concatenated), so no block is dead; two cells that differ by the order of
+independent blocks compute the same function only up to a permutation of the output
+channels (and of the weights), which xnas does not merge.
 """
 
 from __future__ import annotations
