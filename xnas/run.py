@@ -129,18 +129,13 @@ class _Search:
             self._learn_class(result)
 
     def _learn_class(self, result: EvalResult) -> None:
-        if (
-            self.cfg.search.reuse_equivalent
-            and result.status != "failed"
-            and result.reused_from is None
-        ):
-            self.classes.setdefault(self.space.equivalence(result.genome), result)
+        eq = self.class_of(result.genome)
+        if eq is not None and result.status != "failed" and result.reused_from is None:
+            self.classes.setdefault(eq, result)
 
-    def evaluated_equivalent(self, genome: Genome) -> EvalResult | None:
-        """The stored evaluation of a genome computing the same function, if any."""
-        if not self.cfg.search.reuse_equivalent:
-            return None
-        return self.classes.get(self.space.equivalence(genome))
+    def class_of(self, genome: Genome) -> str | None:
+        """The genome's functional equivalence class, or None when reuse is off."""
+        return self.space.equivalence(genome) if self.cfg.search.reuse_equivalent else None
 
     def _collect_suspects(self) -> dict[str, int]:
         """Keys that were being evaluated when an earlier job died (their ``inflight``
@@ -536,8 +531,8 @@ class _Generational(_Policy):
             self.batch = (genomes, keys, len(new))
             work: list[Work] = []
             for genome in new.values():  # one per equivalence class; the rest wait for it
-                done = s.evaluated_equivalent(genome)
-                eq = s.space.equivalence(genome) if s.cfg.search.reuse_equivalent else None
+                eq = s.class_of(genome)
+                done = s.classes.get(eq) if eq is not None else None
                 if done is not None:
                     work.append((genome, self.gen, done))
                 elif eq is not None and eq in self.waiting:
@@ -558,9 +553,10 @@ class _Generational(_Policy):
         """Members of the result's class that waited for it: reuses now (or, if it failed,
         evaluations of their own)."""
         self.failed += result.status == "failed"
-        if result.reused_from is not None or not self.s.cfg.search.reuse_equivalent:
+        eq = self.s.class_of(result.genome)
+        if result.reused_from is not None or eq is None:
             return []
-        members = self.waiting.pop(self.s.space.equivalence(result.genome), [])
+        members = self.waiting.pop(eq, [])
         reuse = None if result.status == "failed" else result
         return [(g, self.gen, reuse) for g in members]
 
@@ -593,6 +589,7 @@ class _SteadyState(_Policy):
         super().__init__(s, strategy)
         self.window = s.executor.workers
         self.done = 0
+        self.running: dict[str, str] = {}  # key sent and not yet arrived -> its class
         for _, _, result in list(s.unconsumed):  # replay the stored arrivals in order
             F, G = objective_rows([result], s.names, s.constraints)
             strategy.tell([result.genome], F, G)
@@ -612,7 +609,7 @@ class _SteadyState(_Policy):
         """One new key per free worker; a genome whose class is being evaluated is asked
         again (like a running key), one whose class was evaluated is a reuse."""
         s, out = self.s, []
-        busy_classes = {s.space.equivalence(s.space.parse(k)) for k in running}
+        busy_classes = set(self.running.values())
         while len(running) < self.window:
             busy = len(running)
             if self.stop(Progress((self.done + busy) // self.pop, self.done + busy, s.started)):
@@ -620,18 +617,20 @@ class _SteadyState(_Policy):
             for _ in range(1000):  # a new key; tiny spaces run out
                 (genome,) = self.strategy.ask(1)
                 key = s.space.canonical(genome)
-                eq = s.space.equivalence(genome) if s.cfg.search.reuse_equivalent else key
+                eq = s.class_of(genome) or key
                 if key not in s.store and key not in running and eq not in busy_classes:
                     break
             else:
                 break
             running.add(key)
             busy_classes.add(eq)
-            out.append((genome, 0, s.evaluated_equivalent(genome)))
+            self.running[key] = eq
+            out.append((genome, 0, s.classes.get(eq)))
         return out
 
     def arrived(self, result: EvalResult) -> list[Work]:
         s = self.s
+        self.running.pop(result.key, None)
         gen = self.done // self.pop
         F, G = objective_rows([result], s.names, s.constraints)
         self.strategy.tell([result.genome], F, G)

@@ -196,8 +196,9 @@ class SurrogateNSGA2(Strategy):
             picked.append(best)
             front = np.vstack([front, norm(values[best : best + 1])])
             base += gain
+        shortlisted = set(short)
         rest = [i for i in short if i not in picked] + [
-            i for i in range(len(candidates)) if i not in set(short)
+            i for i in range(len(candidates)) if i not in shortlisted
         ]
         while len(picked) < n and rest:  # nothing improves: explore the rest at random
             picked.append(rest.pop(int(self.rng.integers(len(rest)))))
