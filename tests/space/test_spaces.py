@@ -12,6 +12,7 @@ from xnas.config import SpaceConfig
 from xnas.errors import GenomeError
 from xnas.space import REFERENCES, SPACES, get_space, resolve_arch
 from xnas.space.micro import NSGANET_OPS
+from xnas.space.nb201 import NB201_OPS
 
 SPACE_NAMES = SPACES.names()
 SEEDS = st.integers(0, 2**32 - 1)
@@ -186,3 +187,29 @@ def test_nsganet_reference_matches_the_published_concat():
         {("sep_conv_3x3", 1), ("sep_conv_3x3", 0)},
     ]
     assert [set(block) for block in genotype.normal.blocks] == published_normal
+
+
+def ops_in(sp, genome) -> list[list[str]]:
+    """Each cell's op names read from the decoded genotype (independent of ``features``)."""
+    g = sp.decode(genome)
+    if hasattr(g, "nodes"):
+        return [[op for node in g.nodes for op, _ in node]]
+    return [[op for block in cell.blocks for op, _ in block] for cell in (g.normal, g.reduce)]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=SEEDS)
+@pytest.mark.parametrize("name", SPACE_NAMES)
+def test_predictor_features_are_one_hot_genes_then_each_cells_op_counts(name, seed):
+    sp = space(name)
+    genomes = [sp.sample(np.random.default_rng(seed + i)) for i in range(3)]
+    feats = sp.features(genomes)
+    n_onehot = int((sp.upper - sp.lower + 1).sum())
+    for genome, row in zip(genomes, feats, strict=True):
+        onehot, counts = row[:n_onehot], row[n_onehot:]
+        assert set(np.unique(onehot)) <= {0.0, 1.0} and onehot.sum() == sp.n_var
+        cells = ops_in(sp, genome)
+        names = sp.ops if name == "micro" else NB201_OPS
+        assert len(counts) == len(cells) * len(names)
+        for cell_ops, cell_counts in zip(cells, np.split(counts, len(cells)), strict=True):
+            assert cell_counts.tolist() == [cell_ops.count(op) for op in names]

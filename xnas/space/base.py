@@ -148,6 +148,28 @@ class SearchSpace(ABC):
             na[i : i + self.unit] != nb[i : i + self.unit] for i in range(0, self.n_var, self.unit)
         )
 
+    # ----------------------------------------------------------------- learning
+    def op_groups(self) -> list[np.ndarray]:
+        """Groups of positions that each hold an op from one op list (one group per cell):
+        their per-op counts are predictor features. None by default."""
+        return []
+
+    def features(self, genomes) -> np.ndarray:
+        """Numeric features a predictor learns from: a one-hot of every gene, then for
+        each op group how many of its positions hold each op (how many convolutions a
+        cell has says much about its error, and a one-hot alone must learn that sum)."""
+        X = np.asarray(genomes, dtype=int).reshape(-1, self.n_var) - self.lower
+        width = self.upper - self.lower + 1
+        onehot = np.zeros((len(X), int(width.sum())))
+        offsets = np.concatenate([[0], np.cumsum(width)[:-1]])
+        rows = np.repeat(np.arange(len(X)), X.shape[1])
+        onehot[rows, (X + offsets).reshape(-1)] = 1.0
+        counts = [
+            np.stack([(X[:, g] == v).sum(axis=1) for v in range(int(width[g].max()))], axis=1)
+            for g in self.op_groups()
+        ]
+        return np.hstack([onehot, *counts]).astype(float)
+
 
 def get_space(cfg: SpaceConfig) -> SearchSpace:
     return SPACES.get(cfg.name)(cfg)

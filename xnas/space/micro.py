@@ -73,6 +73,10 @@ class MicroSpace(SearchSpace):
     def upper(self) -> np.ndarray:
         return self._upper
 
+    def op_groups(self) -> list[np.ndarray]:
+        per_cell = 4 * self.blocks
+        return [c * per_cell + np.arange(0, per_cell, 2) for c in range(len(CELLS))]
+
     def describe_position(self, i: int) -> str:
         cell, rest = divmod(i, 4 * self.blocks)
         block, j = divmod(rest, 4)

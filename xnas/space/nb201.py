@@ -35,6 +35,9 @@ class NB201Space(SearchSpace):
     def upper(self) -> np.ndarray:
         return np.full(len(EDGES), len(NB201_OPS) - 1, dtype=int)
 
+    def op_groups(self) -> list[np.ndarray]:
+        return [np.arange(len(EDGES))]
+
     def describe_position(self, i: int) -> str:
         to, frm = EDGES[i]
         return f"position {i} (edge {frm}->{to})"
