@@ -130,6 +130,49 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_latency_table(args: argparse.Namespace) -> int:
+    """Measure every unit the configured space can produce on this device: a LUT for the
+    ``latency_predicted`` objective (for searches here or on another machine)."""
+    import json
+
+    import torch
+
+    from xnas.config import load_config
+    from xnas.evaluate.evaluator import cached_dataset
+    from xnas.evaluate.trainer import resolve_device
+    from xnas.objectives.latency_table import build_table
+
+    cfg = load_config(args.config, args.overrides)
+    _check_output(args.output, suffixes=(".json",))
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device or cfg.train.device)
+    bundle = cached_dataset(cfg.data)
+    m = cfg.measure
+    table = build_table(
+        cfg.space,
+        bundle.input_shape,
+        bundle.num_classes,
+        device,
+        batch=m.latency_batch,
+        warmup=m.latency_warmup,
+        repeats=m.latency_repeats,
+        patience=args.patience,
+        calibration=args.calibration,
+        progress=(lambda line: print(line, file=sys.stderr)) if args.verbose else None,
+    )
+    with open(args.output, "w", encoding="utf-8") as f:
+        json.dump(table, f, indent=1)
+    fit = table["model"]
+    print(
+        f"latency table {args.output}: {len(table['entries'])} units of space "
+        f"{cfg.space.name} at input {list(bundle.input_shape)} on "
+        f"{table['measured']['device_name']} ({table['measured']['threads']} threads, "
+        f"median of {m.latency_repeats}); "
+        f"correction {fit['scale']:.3f} x sum + {fit['overhead_ms']:.3f} ms"
+    )
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     """Run a generational search and store every evaluation in RUN_DIR/xnas.sqlite."""
     import time
@@ -414,6 +457,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="override train.epochs")
     p.add_argument("--weights-dir", help="save the trained weights here")
     p.set_defaults(handler=cmd_evaluate)
+
+    p = sub.add_parser(
+        "latency-table", help="measure a per-unit latency LUT of the space on this device"
+    )
+    _add_config_args(p, required=True)
+    p.add_argument("-o", "--output", required=True, help="the LUT file to write (.json)")
+    p.add_argument("--device", help="cpu, cuda, cuda:N (default: the config's train.device)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=100,
+        help="stop scanning genomes after this many in a row add no unit (default 100)",
+    )
+    p.add_argument(
+        "--calibration",
+        type=int,
+        default=20,
+        help="whole networks measured to fit the correction (default 20)",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="print each unit's timing")
+    p.set_defaults(handler=cmd_latency_table)
 
     p = sub.add_parser("search", help="run a multi-objective search (store in RUN_DIR)")
     _add_config_args(p, required=True)

@@ -151,6 +151,7 @@ class MeasureConfig:
     latency_warmup: int = 5
     latency_repeats: int = 30
     latency_impls: tuple[str, ...] = ("eager", "channels_last", "torchscript")
+    latency_table: str | None = None  # LUT file for latency_predicted (xnas latency-table)
     energy_source: Literal["auto", "nvml", "rapl", "model"] = "auto"
     energy_repeats: int = 50
     introspection_samples: int = 25000  # cap on validation samples used

@@ -52,7 +52,7 @@ def plot_all(run_dir: str | Path, out_dir: str | Path | None = None, formats=FOR
         rows = list(store.results())
         front_keys, _ = front_summary(store, names, constraints)
         reference = np.array(store.meta("hv_reference"))
-    ok = [r for _, _, r in rows if r.status != "failed"]
+    ok = [r for _, _, r in rows if r.has_values]
     front = [r for r in ok if r.key in set(front_keys)]
     how = {n: next((r.measurements.get(n) for r in ok if n in r.measurements), None) for n in names}
     paths = []
@@ -97,7 +97,7 @@ def hypervolume_trace(rows, names, constraints, reference) -> tuple[list[int], l
     points = np.unique(np.linspace(1, len(rows), min(len(rows), 200)).astype(int))
     values = []
     for n in points:
-        ok = [r for _, v, r in rows[:n] if r.status != "failed" and v == 0]
+        ok = [r for _, v, r in rows[:n] if r.has_values and v == 0]
         values.append(float(hv(objective_rows(ok, names, constraints)[0])) if ok else 0.0)
     return [int(p) for p in points], values
 

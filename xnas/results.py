@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from xnas.config import DataConfig, MeasureConfig, SpaceConfig, TrainConfig
 
-Status = Literal["ok", "stopped", "failed"]
+# rejected: a static objective broke its budget (constraint), so nothing was trained
+Status = Literal["ok", "stopped", "failed", "rejected"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,9 @@ class EvalTask:
     # a functionally equivalent genome's evaluation (space.equivalence): no training; the
     # static objectives are computed for this genome, the trained ones are that result's
     reuse: EvalResult | None = None
+    # (objective, "<=" | ">=", bound) of the static objectives' budgets: a genome that
+    # breaks one is rejected before training, with the static values it has
+    budgets: tuple[tuple[str, str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,20 @@ class EvalResult:
     donor_key: str | None = None
     inherited_fraction: float = 0.0
     reused_from: str | None = None  # the evaluated key whose trained values this reuses
+
+    @property
+    def has_values(self) -> bool:
+        """Every objective has a value (not failed, not rejected before training)."""
+        return self.status in ("ok", "stopped")
+
+
+def broken_budgets(budgets, values: dict[str, float]) -> list[str]:
+    """Each budget in ``budgets`` that ``values`` break, as 'name value op bound'."""
+    return [
+        f"{name} {values[name]:.6g} breaks {op} {bound:g}"
+        for name, op, bound in budgets
+        if name in values and (values[name] > bound if op == "<=" else values[name] < bound)
+    ]
 
 
 def failed_result(task: EvalTask, error: str, **fields: Any) -> EvalResult:

@@ -92,6 +92,21 @@ def check_cost(cfg: Config, names: list[str]) -> None:
         )
 
 
+def check_latency_table(cfg: Config) -> None:
+    """``latency_predicted`` needs a readable LUT of this space: checked before anything
+    is stored (the input shape is checked when the first genome is scored)."""
+    if not any(o.name == "latency_predicted" for o in cfg.objectives):
+        return
+    if not cfg.measure.latency_table:
+        raise ConfigError(
+            "objective latency_predicted needs measure.latency_table: expected the path of "
+            "a LUT written by `xnas latency-table`"
+        )
+    from xnas.objectives.latency_table import load_table
+
+    load_table(cfg.measure.latency_table, cfg.space)
+
+
 @dataclass
 class _Search:
     """What both driver loops share (lives on the driver only)."""
@@ -130,7 +145,7 @@ class _Search:
 
     def _learn_class(self, result: EvalResult) -> None:
         eq = self.class_of(result.genome)
-        if eq is not None and result.status != "failed" and result.reused_from is None:
+        if eq is not None and result.has_values and result.reused_from is None:
             self.classes.setdefault(eq, result)
 
     def class_of(self, genome: Genome) -> str | None:
@@ -169,12 +184,12 @@ class _Search:
             if generation is not None and gen >= generation:
                 break
             self.unconsumed.popleft()
-            if result.status != "failed" and viol == 0:
+            if result.has_values and viol == 0:
                 self.archive.add(result.key, to_minimization(result.objectives, self.names))
             if result.weights_path:
                 self.weighted_keys.append(result.key)
                 path = self.store.weights_file(result)
-                if result.status != "failed" and path.is_file():
+                if result.has_values and path.is_file():
                     self.with_weights[result.key] = result
                     self.normalized[result.key] = self.space.normalize(result.genome)
 
@@ -278,7 +293,7 @@ class _Search:
         """One energy source per run: the first result's (auto resolves per device), kept
         in the store's meta; a result measured another way is refused as a failure, so a
         front never mixes counters with the model."""
-        how = result.measurements.get("energy") if result.status != "failed" else None
+        how = result.measurements.get("energy") if result.has_values else None
         source = how.get("energy_source") if how else None
         if source is None:
             return result
@@ -358,6 +373,7 @@ def run_search(
     names = search_objectives(cfg)
     constraints = constraints_of(cfg)
     check_cost(cfg, names)
+    check_latency_table(cfg)
     STRATEGIES.get(cfg.search.strategy)
     if cfg.evaluator.name == "train":
         from xnas.evaluate.evaluator import cached_dataset
@@ -557,7 +573,7 @@ class _Generational(_Policy):
         if result.reused_from is not None or eq is None:
             return []
         members = self.waiting.pop(eq, [])
-        reuse = None if result.status == "failed" else result
+        reuse = result if result.has_values else None
         return [(g, self.gen, reuse) for g in members]
 
     def settle(self) -> None:

@@ -65,7 +65,7 @@ def feasible_front(rows, names: list[str], constraints: list[Constraint]):
     from store rows ``(generation, violation, result)``."""
     from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-    ok = [r for _, v, r in rows if r.status != "failed" and v == 0]
+    ok = [r for _, v, r in rows if r.has_values and v == 0]
     if not ok:
         return ok, np.ones((0, len(names))), []
     F = objective_rows(ok, names, constraints)[0]
@@ -92,12 +92,18 @@ def constraints_of(cfg: Config) -> list[Constraint]:
 
 
 def objective_rows(results: list[EvalResult], names: list[str], constraints: list[Constraint]):
-    """(F, G) in pymoo form for ``results`` (failed -> placeholder F, G[:, 0] = 1)."""
+    """(F, G) in pymoo form for ``results`` (failed -> placeholder F, G[:, 0] = 1;
+    rejected before training -> placeholder F, G from the budgets its static values break)."""
     F = np.full((len(results), len(names)), FAILED_F)
     G = np.zeros((len(results), 1 + len(constraints)))
     for i, r in enumerate(results):
         if r.status == "failed":
             G[i, :] = 1.0
+            continue
+        if r.status == "rejected":
+            for j, c in enumerate(constraints):
+                if c.objective in r.objectives:
+                    G[i, 1 + j] = c.g(r.objectives[c.objective])
             continue
         F[i] = to_minimization(r.objectives, names)
         for j, c in enumerate(constraints):
@@ -122,6 +128,7 @@ def search_status(run_dir: str | Path) -> dict:
             "generations": cfg.search.generations,
             "evaluations": store.count(),
             "failed": store.count("failed"),
+            "rejected_before_training": store.count("rejected"),
             "stopped_early": store.count("stopped"),
             "epoch_equivalents": sum(r.epochs for *_, r in store.results()),
             "objectives": names,

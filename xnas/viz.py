@@ -175,7 +175,7 @@ def plot_front(run_dir: str | Path, path: str | Path | None = None) -> Path:
     with RunStore.open(run_dir) as store:
         cfg = build(Config, store.meta("config"))
         names = search_objectives(cfg)
-        ok = [r for _, v, r in store.results() if r.status != "failed"]
+        ok = [r for _, v, r in store.results() if r.has_values]
         front = set(front_summary(store, names, constraints_of(cfg))[0])
     pairs = list(itertools.combinations(names, 2))[:6] or [(names[0], names[0])]
     cols = min(3, len(pairs))

@@ -16,23 +16,42 @@ from xnas.objectives import OBJECTIVES, EvalContext, to_minimization
 from xnas.objectives.latency import measure_latency
 from xnas.space import resolve_arch
 
+SPACE = SpaceConfig(channels=8, layers=1)
+
 
 def context(measure: MeasureConfig | None = None) -> EvalContext:
-    space, genome = resolve_arch("nb201-resnet", SpaceConfig(channels=8, layers=1))
+    space, genome = resolve_arch("nb201-resnet", SPACE)
     model = space.build(genome, (1, 12, 12), 4)
     x = torch.randn(16, 1, 12, 12)
     data = ArrayDataset(x, torch.arange(16) % 4)
     bundle = DataBundle(
         "t", "t", data, data, 4, (1, 12, 12), ("a", "b", "c", "d"), (0.0,), (1.0,), None
     )
-    return EvalContext(model, bundle, torch.device("cpu"), measure or MeasureConfig())
+    return EvalContext(model, bundle, torch.device("cpu"), measure or MeasureConfig(), space=SPACE)
+
+
+@pytest.fixture(scope="module")
+def latency_table(tmp_path_factory) -> str:
+    """A small LUT of the context's space, for ``latency_predicted``."""
+    import json
+
+    from xnas.objectives.latency_table import build_table
+
+    table = build_table(
+        SPACE, (1, 12, 12), 4, torch.device("cpu"), repeats=2, patience=10, calibration=2
+    )
+    path = tmp_path_factory.mktemp("lut") / "lut.json"
+    path.write_text(json.dumps(table))
+    return str(path)
 
 
 @pytest.mark.parametrize("name", OBJECTIVES.names())
-def test_every_objective_declares_itself_and_records_how(name):
+def test_every_objective_declares_itself_and_records_how(name, request):
     obj = OBJECTIVES.get(name)
     assert obj.sense in ("min", "max") and obj.stage in ("static", "trained")
-    ctx = context(MeasureConfig(latency_repeats=5, mcd_samples=4, mcd_steps=4))
+    table = request.getfixturevalue("latency_table") if name == "latency_predicted" else None
+    measure = MeasureConfig(latency_repeats=5, mcd_samples=4, mcd_steps=4, latency_table=table)
+    ctx = context(measure)
     ctx.val_accuracy = 0.5
     m = obj.compute(ctx)
     assert np.isfinite(m.value) and m.how, m

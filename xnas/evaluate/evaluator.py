@@ -27,6 +27,7 @@ from xnas.evaluate.stoprule import check
 from xnas.evaluate.task import EvalResult, EvalTask, failed_result, reused_result
 from xnas.evaluate.trainer import accuracy, resolve_device, train
 from xnas.objectives import OBJECTIVES, EvalContext
+from xnas.results import broken_budgets
 from xnas.space import Genome, SearchSpace, get_space
 
 
@@ -63,7 +64,20 @@ def make_task(
         seed=derive_seed(cfg.search.seed, key),
         epochs=cfg.train.epochs if epochs is None else epochs,
         weights_dir=weights_dir,
+        budgets=static_budgets(cfg),
     )
+
+
+def static_budgets(cfg: Config) -> tuple[tuple[str, str, float], ...]:
+    """The budgets (constraints) on static objectives: checkable before any training."""
+    from xnas.config import parse_constraint
+
+    out = []
+    for i, obj in enumerate(cfg.objectives):
+        if obj.constraint is not None and OBJECTIVES.get(obj.name).stage == "static":
+            op, bound = parse_constraint(obj.constraint, f"objectives.{i}")
+            out.append((obj.name, op, bound))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=2)
@@ -91,7 +105,9 @@ def evaluate(task: EvalTask) -> EvalResult:
         torch.manual_seed(task.seed)
         space = get_space(task.space)
         model = space.build(task.genome, bundle.input_shape, bundle.num_classes).to(device)
-        ctx = EvalContext(model=model, bundle=bundle, device=device, measure=task.measure)
+        ctx = EvalContext(
+            model=model, bundle=bundle, device=device, measure=task.measure, space=task.space
+        )
         timings["build"] = time.perf_counter() - t
 
         values: dict[str, float] = {}
@@ -125,6 +141,20 @@ def evaluate(task: EvalTask) -> EvalResult:
             timings["inherit"] = time.perf_counter() - t
 
         score("static")
+        broken = broken_budgets(task.budgets, values)
+        if broken:  # no training: the genome cannot be feasible
+            return EvalResult(
+                key=task.key,
+                genome=task.genome,
+                status="rejected",
+                objectives=values,
+                measurements=how,
+                error="rejected before training: " + "; ".join(broken),
+                timings={**timings, "total": time.perf_counter() - start},
+                rank=_rank(),
+                host=socket.gethostname(),
+                device=str(device),
+            )
         predictions: list[Prediction] = []
 
         def after_epoch(epoch: int, curve: tuple[float, ...]) -> bool:

@@ -63,6 +63,9 @@ class Zero(nn.Module):
         super().__init__()
         self.stride = stride
 
+    def extra_repr(self) -> str:
+        return f"stride={self.stride}"  # the latency table tells strides apart by repr
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, :, :: self.stride, :: self.stride].mul(0.0)
 
@@ -111,4 +114,7 @@ OPS.register("nor_conv_3x3")(lambda c, s, a: ReLUConvBN(c, c, 3, s, 1, a))
 
 
 def make_op(name: str, c: int, stride: int = 1, affine: bool = True) -> nn.Module:
-    return OPS.get(name)(c, stride, affine)
+    """A fresh candidate op, tagged ``xnas_op`` (the latency table's unit of measure)."""
+    module = OPS.get(name)(c, stride, affine)
+    module.xnas_op = name
+    return module

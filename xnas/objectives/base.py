@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # annotations only: the declarations stay importable without 
     import torch
     from torch import nn
 
-    from xnas.config import MeasureConfig
+    from xnas.config import MeasureConfig, SpaceConfig
     from xnas.data import DataBundle
 
 
@@ -41,6 +41,7 @@ class EvalContext:
     measure: MeasureConfig
     val_accuracy: float | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    space: SpaceConfig | None = None  # the genome's space (a latency table must match it)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:

@@ -27,6 +27,14 @@ declare_objective(
     "latency", f"{_PKG}.latency:latency_objective", sense="min", stage="static", unit="ms"
 )
 declare_objective(
+    "latency_predicted",
+    f"{_PKG}.latency_table:latency_predicted_objective",
+    sense="min",
+    stage="static",
+    unit="ms",
+    label="latency (predicted, LUT)",
+)
+declare_objective(
     "energy", f"{_PKG}.energy:energy_objective", sense="min", stage="static", unit="mJ"
 )
 declare_objective(
