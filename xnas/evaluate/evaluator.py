@@ -70,14 +70,13 @@ def make_task(
 
 def static_budgets(cfg: Config) -> tuple[tuple[str, str, float], ...]:
     """The budgets (constraints) on static objectives: checkable before any training."""
-    from xnas.config import parse_constraint
+    from xnas.summary import constraints_of
 
-    out = []
-    for i, obj in enumerate(cfg.objectives):
-        if obj.constraint is not None and OBJECTIVES.get(obj.name).stage == "static":
-            op, bound = parse_constraint(obj.constraint, f"objectives.{i}")
-            out.append((obj.name, op, bound))
-    return tuple(out)
+    return tuple(
+        (c.objective, c.op, c.bound)
+        for c in constraints_of(cfg)
+        if OBJECTIVES.get(c.objective).stage == "static"
+    )
 
 
 @functools.lru_cache(maxsize=2)
