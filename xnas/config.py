@@ -150,7 +150,9 @@ class MeasureConfig:
     latency_batch: int = 1
     latency_warmup: int = 5
     latency_repeats: int = 30
-    latency_impls: tuple[str, ...] = ("eager", "channels_last", "torchscript")
+    # timed, fastest kept; also "compiled" (torch.compile: fastest, 16-30 s per genome to
+    # compile on CPU) and "torchscript" (deprecated): benchmarks/bench_latency_impls.py
+    latency_impls: tuple[str, ...] = ("eager", "channels_last")
     latency_table: str | None = None  # LUT file for latency_predicted (xnas latency-table)
     energy_source: Literal["auto", "nvml", "rapl", "model"] = "auto"
     energy_repeats: int = 50
@@ -217,8 +219,16 @@ class CostConfig:
     extrapolate: bool = False  # stop training that cannot reach the front (stop rule)
     min_epochs: int = 3  # epochs before the first extrapolation
     band_quantile: float = 0.99  # two-sided coverage of the calibrated learning-curve band
+    # multi-fidelity: successive halving over each generation's new candidates (xnas.fidelity)
+    fidelity: bool = False
+    eta: int = 3  # 1/eta of a rung continues to the next
+    rungs: int = 3  # rungs at full budget / eta^j epochs, j = rungs-1 .. 0 (>= 1 epoch)
 
     def __post_init__(self) -> None:
+        if self.eta < 2:
+            raise ConfigError(f"cost.eta: expected >= 2, got {self.eta}")
+        if self.rungs < 2:
+            raise ConfigError(f"cost.rungs: expected >= 2, got {self.rungs}")
         if self.inherit_epochs is not None and self.inherit_epochs < 1:
             raise ConfigError(f"cost.inherit_epochs: expected >= 1, got {self.inherit_epochs}")
         if self.keep_weights is not None and self.keep_weights < 1:

@@ -11,8 +11,10 @@ from typing import Any, Literal
 
 from xnas.config import DataConfig, MeasureConfig, SpaceConfig, TrainConfig
 
-# rejected: a static objective broke its budget (constraint), so nothing was trained
-Status = Literal["ok", "stopped", "failed", "rejected"]
+# rejected: a static objective broke its budget (constraint), so nothing was trained;
+# partial: multi-fidelity training ended at a lower rung (not promoted), values measured
+# there, never the full budget's
+Status = Literal["ok", "stopped", "failed", "rejected", "partial"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,13 @@ class EvalTask:
     # (objective, "<=" | ">=", bound) of the static objectives' budgets: a genome that
     # breaks one is rejected before training, with the static values it has
     budgets: tuple[tuple[str, str, float], ...] = ()
+    # multi-fidelity (cost.fidelity): this task trains rung ``rung`` up to ``epochs`` of a
+    # schedule spanning ``schedule_epochs``, continuing the checkpoint ``resume_from`` (the
+    # rung before's) and, below the last rung, writing its own to ``checkpoint_to``
+    rung: int | None = None
+    schedule_epochs: int = 0
+    resume_from: str | None = None
+    checkpoint_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,11 +77,18 @@ class EvalResult:
     donor_key: str | None = None
     inherited_fraction: float = 0.0
     reused_from: str | None = None  # the evaluated key whose trained values this reuses
+    # multi-fidelity: {"rung", "epochs", "full_epochs", "schedule"} these values were
+    # measured at (None without cost.fidelity)
+    fidelity: dict[str, Any] | None = None
+
+    @property
+    def rung(self) -> int | None:
+        return None if self.fidelity is None else int(self.fidelity["rung"])
 
     @property
     def has_values(self) -> bool:
         """Every objective has a value (not failed, not rejected before training)."""
-        return self.status in ("ok", "stopped")
+        return self.status in ("ok", "stopped", "partial")
 
 
 def broken_budgets(budgets, values: dict[str, float]) -> list[str]:
@@ -82,6 +98,13 @@ def broken_budgets(budgets, values: dict[str, float]) -> list[str]:
         for name, op, bound in budgets
         if name in values and (values[name] > bound if op == "<=" else values[name] < bound)
     ]
+
+
+def fidelity_of(task: EvalTask) -> dict[str, Any] | None:
+    """The fidelity record of a multi-fidelity task's result (None otherwise)."""
+    if task.rung is None:
+        return None
+    return {"rung": task.rung, "epochs": task.epochs, "full_epochs": task.schedule_epochs}
 
 
 def failed_result(task: EvalTask, error: str, **fields: Any) -> EvalResult:
@@ -94,6 +117,7 @@ def failed_result(task: EvalTask, error: str, **fields: Any) -> EvalResult:
         measurements={},
         error=error,
         donor_key=task.donor_key,
+        fidelity=fidelity_of(task),
         **fields,
     )
 

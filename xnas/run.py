@@ -23,7 +23,9 @@ import numpy as np
 from xnas.config import Config, build, to_dict
 from xnas.errors import ConfigError, StoreError, XnasError
 from xnas.evaluate import EvalResult, EvalTask, evaluate, make_task
+from xnas.evaluate.evaluator import weights_filename
 from xnas.evaluate.inherit import nearest_index
+from xnas.fidelity import Ladder, rung_epochs
 from xnas.front import Archive
 from xnas.objectives import OBJECTIVES, to_minimization
 from xnas.parallel import Executor, call_task, failed_result, open_executor
@@ -76,6 +78,21 @@ def check_device(name: str) -> None:
 
 def check_cost(cfg: Config, names: list[str]) -> None:
     """Refuse cost settings that cannot work, before anything is stored."""
+    if cfg.cost.fidelity:
+        if cfg.cost.extrapolate:
+            raise ConfigError(
+                "cost.fidelity with cost.extrapolate: both end trainings early and the stop "
+                "rule's front would mix rung values; expected one of them"
+            )
+        if cfg.search.mode != "generational":
+            raise ConfigError(
+                "cost.fidelity: rungs are decided per generation; expected "
+                "search.mode: generational"
+            )
+        if cfg.evaluator.name != "train":
+            raise ConfigError(
+                "cost.fidelity: a table has no epochs to halve; expected evaluator.name: train"
+            )
     if not cfg.cost.extrapolate:
         return
     if "error" not in names:
@@ -140,8 +157,14 @@ class _Search:
         self.started = time.monotonic()
         # functional equivalence class -> its evaluated (trained, not failed) result
         self.classes: dict[str, EvalResult] = {}
-        for _, _, result in self.unconsumed:
+        self.generation_of: dict[str, int] = {}  # stored key -> generation it was stored in
+        for gen, _, result in self.unconsumed:
             self._learn_class(result)
+            self.generation_of[result.key] = gen
+        # multi-fidelity: stored rung results (below each candidate's final one)
+        self.rung_rows: dict[tuple[str, int], tuple[float, EvalResult]] = {
+            (r.key, r.rung): (viol, r) for _, viol, r in self.store.rungs()
+        }
 
     def _learn_class(self, result: EvalResult) -> None:
         eq = self.class_of(result.genome)
@@ -194,12 +217,17 @@ class _Search:
                     self.normalized[result.key] = self.space.normalize(result.genome)
 
     def task(
-        self, genome: Genome, generation: int | None = None, reuse: EvalResult | None = None
+        self,
+        genome: Genome,
+        generation: int | None = None,
+        reuse: EvalResult | None = None,
+        rung: int | None = None,
     ) -> EvalTask:
         """The task for ``genome`` with its donor and stop rule, from the results of
         generations before ``generation`` (all results when None): a resumed
         generational run hands every task exactly what the uninterrupted run did. With
-        ``reuse`` (an equivalent genome's evaluation) nothing is trained."""
+        ``reuse`` (an equivalent genome's evaluation) nothing is trained; with ``rung``
+        (multi-fidelity) it trains that rung."""
         cost = self.cfg.cost
         task = make_task(
             self.cfg, self.space, genome, weights_dir=str(self.store.weights_dir.resolve())
@@ -208,8 +236,10 @@ class _Search:
             task = replace(task, measure=replace(task.measure, energy_source=self.energy_source))
         if reuse is not None:
             return replace(task, reuse=reuse, weights_dir=None, epochs=0)
+        if rung:  # a promotion continues the genome's own training: no donor
+            return self.rung_task(task, rung)
         if not (cost.inherit or cost.extrapolate):
-            return task
+            return task if rung is None else self.rung_task(task, rung)
         self.advance(generation)
         if cost.inherit:
             donor = self._donor(genome)
@@ -224,7 +254,37 @@ class _Search:
             front = self.archive.vectors()
             rule = StopRule(tuple(self.names), front, cost.min_epochs, cost.band_quantile)
             task = replace(task, stop=rule)
-        return task
+        return task if rung is None else self.rung_task(task, rung)
+
+    def schedule(self, full_epochs: int) -> tuple[int, ...]:
+        return rung_epochs(full_epochs, self.cfg.cost.eta, self.cfg.cost.rungs)
+
+    def rung_file(self, key: str, rung: int) -> Path:
+        """Where rung ``rung``'s training checkpoint of ``key`` lives until ``key`` is final."""
+        return self.store.run_dir / "rungs" / f"{weights_filename(key)[:-3]}-r{rung}.pt"
+
+    def rung_task(self, task: EvalTask, rung: int) -> EvalTask:
+        """``task`` (its full budget in ``epochs``) as rung ``rung``: train up to that rung's
+        epochs of the full budget's schedule, continuing the rung before's checkpoint."""
+        if rung == 0:
+            full = task.epochs
+        else:
+            _, first = self.rung_rows[(task.key, 0)]
+            full = int(first.fidelity["full_epochs"])
+            task = replace(task, donor_key=first.donor_key, donor_weights=None)
+        schedule = self.schedule(full)
+        before = self.rung_file(task.key, rung - 1) if rung else None
+        return replace(
+            task,
+            rung=rung,
+            epochs=schedule[rung],
+            schedule_epochs=full,
+            # a lost checkpoint: train this rung from scratch (same schedule), not fail
+            resume_from=str(before.resolve()) if before and before.is_file() else None,
+            checkpoint_to=(
+                None if rung == len(schedule) - 1 else str(self.rung_file(task.key, rung))
+            ),
+        )
 
     def _donor(self, genome: Genome) -> EvalResult | None:
         usable = self.with_weights
@@ -274,13 +334,25 @@ class _Search:
         else:  # lost in transport (pickling, a worker-side import...): stored as a failure
             text = "".join(traceback.format_exception(exc))
             result = failed_result(task, f"{type(exc).__name__}: {exc}\n{text}")
-        return self.commit(result, generation)
+        return self.commit(result, generation, task)
 
-    def commit(self, result: EvalResult, generation: int) -> EvalResult:
+    def commit(
+        self, result: EvalResult, generation: int, task: EvalTask | None = None
+    ) -> EvalResult:
+        """Store ``result``: a rung below its candidate's last (``task.checkpoint_to``) with
+        values goes to the rung rows; everything else is the key's final result."""
         result = self.pin_energy_source(result)
         _, G = objective_rows([result], self.names, self.constraints)
         viol = violation(G[0])
+        if task is not None and task.checkpoint_to is not None and result.has_values:
+            self.store.add_rung(result, generation, viol)
+            self.rung_rows[(result.key, task.rung)] = (viol, result)
+            return result
         stored = self.store.add_result(result, generation, viol)
+        self.generation_of[result.key] = generation
+        if result.fidelity is not None:  # final: its rung checkpoints are done with
+            for rung in range(self.cfg.cost.rungs):
+                self.rung_file(result.key, rung).unlink(missing_ok=True)
         self.unconsumed.append((generation, viol, stored))
         self._learn_class(stored)
         if self.suspects.pop(result.key, None) is not None:
@@ -440,8 +512,8 @@ def _drive(s: _Search, policy: _Policy) -> None:
         elif not queue:
             queue.extend(policy.refill({t.key for t, _ in pending.values()}))
         while alone is None and queue and len(pending) < policy.window:
-            genome, asked_in, reuse = queue[0]
-            task = s.task(genome, policy.donor_view(asked_in), reuse)  # built when sent
+            genome, asked_in, reuse, rung = queue[0]
+            task = s.task(genome, policy.donor_view(asked_in), reuse, rung)  # built when sent
             deaths = s.suspects.get(task.key, 0)
             if deaths >= 2:  # present at two deaths, the second time alone: the culprit
                 queue.popleft()
@@ -463,8 +535,9 @@ def _drive(s: _Search, policy: _Policy) -> None:
     policy.finish()
 
 
-Work = tuple[Genome, int, EvalResult | None]
-"""A genome to send: (genome, generation asked in, equivalent evaluation to reuse)."""
+Work = tuple[Genome, int, EvalResult | None, int | None]
+"""A genome to send: (genome, generation asked in, equivalent evaluation to reuse, rung
+of multi-fidelity training or None)."""
 
 
 class _Policy:
@@ -522,6 +595,8 @@ class _Generational(_Policy):
         self.gen = 0
         self.batch: tuple[list[Genome], list[str], int] | None = None
         self.waiting: dict[str, list[Genome]] = {}  # class -> members asked, not yet sent
+        self.ladder: Ladder | None = None  # cost.fidelity: this generation's rungs
+        self.genomes: dict[str, Genome] = {}  # the ladder's candidates
 
     def donor_view(self, asked_in: int) -> int:
         return asked_in  # what generation ``asked_in`` sees is fixed when it starts
@@ -550,31 +625,109 @@ class _Generational(_Policy):
                 eq = s.class_of(genome)
                 done = s.classes.get(eq) if eq is not None else None
                 if done is not None:
-                    work.append((genome, self.gen, done))
+                    work.append((genome, self.gen, done, None))
                 elif eq is not None and eq in self.waiting:
                     self.waiting[eq].append(genome)
                 else:
                     if eq is not None:
                         self.waiting[eq] = []
-                    work.append((genome, self.gen, None))
+                    work.append((genome, self.gen, None, None))
             if s.executor.workers > 1:
-                fresh = longest_first(s.space, [g for g, _, r in work if r is None])
-                work = [w for w in work if w[2] is not None] + [(g, self.gen, None) for g in fresh]
+                fresh = longest_first(s.space, [w[0] for w in work if w[2] is None])
+                work = [w for w in work if w[2] is not None] + [
+                    (g, self.gen, None, None) for g in fresh
+                ]
+            if s.cfg.cost.fidelity and self.gen > self.committed:
+                work = self.start_ladder(genomes, keys, work)
             if work:
                 return work
             self.settle()  # every key stored already: tell at once, ask the next
         return []
 
+    # ----------------------------------------------------------- multi-fidelity rungs
+    def start_ladder(self, genomes: list[Genome], keys: list[str], work: list[Work]) -> list[Work]:
+        """Successive halving over this generation's trained candidates: the fresh ones
+        and, on resume, those stored in this (uncommitted) generation, whose stored rungs
+        and final results are fed in again so every decision is remade the same way."""
+        s = self.s
+        fresh = {s.space.canonical(w[0]): w[0] for w in work if w[2] is None}
+        members: dict[str, Genome] = {}
+        for genome, key in zip(genomes, keys, strict=True):
+            if key in members:
+                continue
+            stored = s.store.get(key) if key not in fresh else None
+            if key in fresh or (
+                stored is not None
+                and s.generation_of.get(key) == self.gen
+                and stored.reused_from is None
+                and stored.fidelity is not None
+            ):
+                members[key] = genome
+        order = list(members)  # as asked: the same ties on resume and on any ranks
+        self.genomes = dict(members)
+        self.ladder = Ladder(order, s.cfg.cost.eta, s.cfg.cost.rungs)
+        for (key, _), (viol, result) in sorted(s.rung_rows.items()):
+            if key in self.genomes:
+                self._feed(result, viol)
+        for key in order:
+            stored = s.store.get(key) if key not in fresh else None
+            if stored is not None:  # final already: never committed twice
+                _, G = objective_rows([stored], s.names, s.constraints)
+                self._feed(stored, violation(G[0]), final=True)
+        reuses = [w for w in work if w[2] is not None]
+        starting = {k for k, _ in self.ladder.start()}
+        # sent in the work's order (largest first on many workers)
+        first = [(g, self.gen, None, 0) for k, g in fresh.items() if k in starting]
+        return reuses + first + self._step()
+
+    def _feed(self, result: EvalResult, viol: float, final: bool = False) -> None:
+        s, ladder = self.s, self.ladder
+        assert ladder is not None and result.fidelity is not None
+        full = result.fidelity["full_epochs"] or result.epochs
+        ladder.schedule[result.key] = s.schedule(int(full))
+        if result.has_values:
+            row = objective_rows([result], s.names, s.constraints)[0][0]
+        else:
+            row = np.full(len(s.names), np.nan)
+        ladder.add(result.key, result.rung or 0, row, viol)
+        if final:
+            ladder.finals.add(result.key)
+
+    def _step(self) -> list[Work]:
+        """Promotions that became runnable; candidates that stopped at a lower rung are
+        committed as ``partial`` (the rung's values, never the full budget's)."""
+        s = self.s
+        assert self.ladder is not None
+        runnable, final = self.ladder.step()
+        work: list[Work] = [(self.genomes[k], self.gen, None, r) for k, r in runnable]
+        for key, rung in final:
+            _, result = s.rung_rows[(key, rung)]
+            stored = s.commit(replace(result, status="partial"), self.gen)
+            work.extend(self._release(stored))
+        return work
+
     def arrived(self, result: EvalResult) -> list[Work]:
         """Members of the result's class that waited for it: reuses now (or, if it failed,
-        evaluations of their own)."""
+        evaluations of their own). With rungs, the result also moves its ladder on."""
         self.failed += result.status == "failed"
+        if self.ladder is None or result.key not in self.genomes or result.reused_from:
+            return self._release(result)
+        s = self.s
+        if result.key not in s.generation_of:  # a rung row, not final yet
+            self._feed(result, s.rung_rows[(result.key, result.rung)][0])
+            return self._step()
+        _, G = objective_rows([result], s.names, s.constraints)
+        self._feed(result, violation(G[0]))
+        return self._release(result) + self._step()
+
+    def _release(self, result: EvalResult) -> list[Work]:
+        """A final result releases the members of its class that waited for it."""
         eq = self.s.class_of(result.genome)
         if result.reused_from is not None or eq is None:
             return []
         members = self.waiting.pop(eq, [])
         reuse = result if result.has_values else None
-        return [(g, self.gen, reuse) for g in members]
+        return [(g, self.gen, reuse, None) for g in members]
 
     def settle(self) -> None:
         if self.batch is None:
@@ -586,6 +739,7 @@ class _Generational(_Policy):
         if self.gen > self.committed:
             self.commit_generation(self.gen, keys, evaluated, len(keys) - evaluated)
         self.batch, self.gen = None, self.gen + 1
+        self.ladder = None
 
 
 class _SteadyState(_Policy):
@@ -641,7 +795,7 @@ class _SteadyState(_Policy):
             running.add(key)
             busy_classes.add(eq)
             self.running[key] = eq
-            out.append((genome, 0, s.classes.get(eq)))
+            out.append((genome, 0, s.classes.get(eq), None))
         return out
 
     def arrived(self, result: EvalResult) -> list[Work]:

@@ -130,6 +130,7 @@ def search_status(run_dir: str | Path) -> dict:
             "failed": store.count("failed"),
             "rejected_before_training": store.count("rejected"),
             "stopped_early": store.count("stopped"),
+            "halted_at_a_rung": store.count("partial"),
             "epoch_equivalents": sum(r.epochs for *_, r in store.results()),
             "objectives": names,
             "front": front,

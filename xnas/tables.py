@@ -35,6 +35,8 @@ def objective_header(name: str, results: list[EvalResult]) -> str:
         notes.append("some extrapolated")
     if "tabular" in sources:
         notes.append("from table")
+    if any(r.status == "partial" and "fidelity" in r.measurements.get(name, {}) for r in results):
+        notes.append("some at a lower rung")
     return f"{name} ({', '.join(notes)})" if notes else name
 
 
@@ -75,7 +77,8 @@ def pareto_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
                 *(r.objectives.get(n, "") for n in names),
                 *(counted[c] for c in extra),
                 r.status,
-                r.epochs,
+                # a candidate halted at a rung says so: "1 of 9"
+                f"{r.epochs} of {r.fidelity['full_epochs']}" if r.status == "partial" else r.epochs,
                 r.donor_key or "",
             ]
         )
@@ -86,12 +89,13 @@ def cost_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
     """One row: what the search cost (device hours split by the device that evaluated)."""
     with RunStore.open(run_dir) as store:
         results = [r for *_, r in store.results()]
+        rungs = [r for *_, r in store.rungs()]  # multi-fidelity rungs below a final one
         generations = store.generations()
     asked = sum(len(g.population) for g in generations)
     evaluated_in_gens = sum(g.counters.get("evaluated", 0) for g in generations)
     steady = any(g.strategy_state.get("mode") == "steady_state" for g in generations)
     seconds = {"cpu": 0.0, "gpu": 0.0}
-    for r in results:
+    for r in results + rungs:
         seconds["gpu" if r.device.startswith("cuda") else "cpu"] += r.timings.get("total", 0.0)
     starts = [r.timings["started_at"] for r in results if "started_at" in r.timings]
     ends = [r.timings["finished_at"] for r in results if "finished_at" in r.timings]
@@ -100,6 +104,7 @@ def cost_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
         "reused",
         "failed",
         "stopped early",
+        "halted at a rung",
         "inherited",
         "epoch-equivalents",
         "CPU hours",
@@ -111,6 +116,7 @@ def cost_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
         0 if steady else max(0, asked - evaluated_in_gens),
         sum(r.status == "failed" for r in results),
         sum(r.status == "stopped" for r in results),
+        sum(r.status == "partial" for r in results),
         sum(bool(r.donor_key) for r in results),
         sum(r.epochs for r in results),
         round(seconds["cpu"] / 3600, 4),

@@ -197,6 +197,18 @@ def plot_front(run_dir: str | Path, path: str | Path | None = None) -> Path:
             label="Pareto front",
             zorder=3,
         )
+        low = [r for r in ok if r.status == "partial"]  # multi-fidelity: halted at a rung
+        if low:
+            ax.scatter(
+                [r.objectives[a] for r in low],
+                [r.objectives[b] for r in low],
+                s=40,
+                facecolors="none",
+                edgecolors="#1f77b4",
+                linewidths=0.8,
+                label="halted at a lower rung (not fully trained)",
+                zorder=4,
+            )
         ax.set_xlabel(_axis_label(a, how[a]), fontsize=8)
         ax.set_ylabel(_axis_label(b, how[b]), fontsize=8)
         ax.grid(alpha=0.3)

@@ -101,6 +101,52 @@ def test_mpi_search_records_every_evaluation_once_with_its_rank(
     assert front(run_dir) == front(serial_run)
 
 
+def test_rungs_spread_over_ranks_and_promote_as_in_one_process(tmp_path, config):
+    """cost.fidelity under mpiexec: rung tasks run on both evaluator ranks, promotions
+    are decided on whole rungs, so statuses, epochs and the front equal a serial run's."""
+    fid = [
+        "--set=cost.fidelity=true",
+        "--set=cost.rungs=2",
+        "--set=train.epochs=3",
+        "--set=search.population=6",
+    ]
+    serial = tmp_path / "serial"
+    done = subprocess.run(
+        [
+            *XNAS,
+            "search",
+            config,
+            "--set=parallel.threads_per_rank=1",
+            *fid,
+            "--run-dir",
+            str(serial),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "mpi"
+    done = mpiexec(3, *XNAS, "search", config, *fid, "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr
+
+    def final(path):
+        with RunStore.open(path) as store:
+            results = {r.key: (r.status, r.epochs, r.curve) for _, _, r in store.results()}
+            ranks = {r.rank for _, _, r in store.rungs()} | {
+                r.rank for _, _, r in store.results() if r.status == "ok"
+            }
+        return results, ranks
+
+    (mpi, ranks), (one, _) = final(run_dir), final(serial)
+    assert mpi == one
+    assert {s for s, _, _ in mpi.values()} == {"ok", "partial"}
+    assert ranks == {1, 2}
+    assert front(run_dir) == front(serial)
+
+
 def test_raise_and_nan_are_stored_as_failed_and_the_search_completes(tmp_path):
     run_dir = tmp_path / "run"
     done = mpiexec(3, sys.executable, "-m", "tests.parallel.faults", str(run_dir), "ok")

@@ -27,7 +27,7 @@ from xnas.evaluate.stoprule import check
 from xnas.evaluate.task import EvalResult, EvalTask, failed_result, reused_result
 from xnas.evaluate.trainer import accuracy, resolve_device, train
 from xnas.objectives import OBJECTIVES, EvalContext
-from xnas.results import broken_budgets
+from xnas.results import broken_budgets, fidelity_of
 from xnas.space import Genome, SearchSpace, get_space
 
 
@@ -77,6 +77,14 @@ def static_budgets(cfg: Config) -> tuple[tuple[str, str, float], ...]:
         for c in constraints_of(cfg)
         if OBJECTIVES.get(c.objective).stage == "static"
     )
+
+
+def save_atomic(obj, path: Path) -> None:
+    """``torch.save`` through a temporary file: never a half-written weight file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
 
 
 @functools.lru_cache(maxsize=2)
@@ -131,7 +139,15 @@ def evaluate(task: EvalTask) -> EvalResult:
                 device=str(device),
             )
         inherited = 0.0
-        if task.donor_weights:
+        resume = None
+        if task.resume_from:  # a promoted rung: continue this genome's own training
+            t = time.perf_counter()
+            resume = torch.load(task.resume_from, map_location=device, weights_only=True)
+            model.load_state_dict(resume["model"])
+            values, how = dict(resume["static"]), dict(resume["static_how"])
+            inherited = float(resume["inherited"])
+            timings["resume"] = time.perf_counter() - t
+        elif task.donor_weights:
             t = time.perf_counter()
             try:
                 _, inherited = inherit(model, load_weights(task.donor_weights))
@@ -139,7 +155,8 @@ def evaluate(task: EvalTask) -> EvalResult:
                 how["inheritance"] = {"donor_unusable": f"{type(exc).__name__}: {exc}"}
             timings["inherit"] = time.perf_counter() - t
 
-        score("static")
+        if resume is None:
+            score("static")
         broken = broken_budgets(task.budgets, values)
         if broken:  # no training: the genome cannot be feasible
             return EvalResult(
@@ -183,7 +200,23 @@ def evaluate(task: EvalTask) -> EvalResult:
                 augment=bundle.augment,
                 after_epoch=after_epoch if task.stop is not None else None,
                 keep_best=task.train.checkpoint == "best",
+                schedule_epochs=task.schedule_epochs or None,
+                resume=resume["train"] if resume is not None else None,
+                keep_state=task.checkpoint_to is not None,
             )
+            if task.checkpoint_to is not None:
+                state = dict(outcome.state or {})
+                static = [o for o in objectives if o.stage == "static"]
+                save_atomic(
+                    {
+                        "model": state.pop("model"),
+                        "train": state,
+                        "static": {o.name: values[o.name] for o in static},
+                        "static_how": {o.name: how[o.name] for o in static},
+                        "inherited": inherited,
+                    },
+                    Path(task.checkpoint_to),
+                )
             curve, losses = outcome.curve, outcome.train_loss
             stopped = outcome.stopped_early
             timings["images_per_s"] = outcome.images_per_s
@@ -201,6 +234,8 @@ def evaluate(task: EvalTask) -> EvalResult:
                     "checkpoint": task.train.checkpoint,
                     "epoch": measured_epoch,
                 }
+                if task.rung is not None:  # multi-fidelity: which rung of which budget
+                    how[obj.name]["fidelity"] = fidelity_of(task)
         if predictions and "error" in values:
             if stopped:
                 # stored: the optimistic bound the rule found dominated, flagged as predicted
@@ -219,12 +254,10 @@ def evaluate(task: EvalTask) -> EvalResult:
                 how["error"]["first_prediction"] = predictions[0].as_dict()
 
         weights_path = None
-        if task.weights_dir and task.train.save_weights:
+        # a rung below the last keeps its checkpoint only: partial weights are no donors
+        if task.weights_dir and task.train.save_weights and task.checkpoint_to is None:
             path = Path(task.weights_dir) / weights_filename(task.key)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            torch.save(model.state_dict(), tmp)
-            os.replace(tmp, path)  # never leave a half-written weight file
+            save_atomic(model.state_dict(), path)
             weights_path = str(path)
         timings["total"] = time.perf_counter() - start
         return EvalResult(
@@ -243,6 +276,7 @@ def evaluate(task: EvalTask) -> EvalResult:
             weights_path=weights_path,
             donor_key=task.donor_key,
             inherited_fraction=inherited,
+            fidelity=fidelity_of(task),
         )
     except XnasError:
         raise  # bad input (a dataset that cannot load...) stops the run; it is no failure

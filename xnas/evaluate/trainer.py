@@ -32,6 +32,9 @@ class TrainOutcome:
     stopped_early: bool = False
     best_epoch: int = 0  # 1-based epoch of the best validation accuracy
     restored_best: bool = False  # the model holds the best epoch's weights, not the last
+    # with keep_state: everything ``train(resume=...)`` needs to continue this training
+    # exactly where it ended (last weights, optimizer, schedule step, batch RNG, curve)
+    state: dict | None = None
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -98,11 +101,19 @@ def train(
     augment: BatchAugment | None = None,
     after_epoch: Callable[[int, tuple[float, ...]], bool] | None = None,
     keep_best: bool = False,
+    schedule_epochs: int | None = None,
+    resume: dict | None = None,
+    keep_state: bool = False,
 ) -> TrainOutcome:
-    """Train ``model`` in place; ``after_epoch(epoch, curve)`` returning True stops early.
+    """Train ``model`` in place up to epoch ``epochs``; ``after_epoch(epoch, curve)``
+    returning True stops early.
 
     ``keep_best`` restores the weights of the epoch with the best validation accuracy at
     the end (Keras' ModelCheckpoint(save_best_only) as XNAS used for ``val_acc__max``).
+    ``schedule_epochs`` (default ``epochs``) is the length the LR schedule spans: a rung of
+    multi-fidelity training stops part-way through the full budget's schedule.
+    ``resume`` (an earlier outcome's ``state``, the model already holding its weights)
+    continues that training, so rung after rung equals one uninterrupted training.
     """
     generator = torch.Generator().manual_seed(seed)
     model.to(device).train()
@@ -114,8 +125,9 @@ def train(
         weight_decay=cfg.weight_decay,
     )
     steps_per_epoch = math.ceil(len(train_data) / cfg.batch_size)
+    span = schedule_epochs or epochs
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, warmup_cosine(epochs * steps_per_epoch, cfg.warmup_epochs * steps_per_epoch)
+        opt, warmup_cosine(span * steps_per_epoch, cfg.warmup_epochs * steps_per_epoch)
     )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     use_amp = cfg.amp and device.type == "cuda"
@@ -126,17 +138,40 @@ def train(
     losses: list[float] = []
     seen, elapsed = 0, 0.0
     best_state: dict[str, torch.Tensor] | None = None
+    if resume is not None:
+        opt.load_state_dict(resume["optimizer"])
+        sched.load_state_dict(resume["scheduler"])
+        generator.set_state(resume["generator"])
+        curve, losses = list(resume["curve"]), list(resume["losses"])
+        best_state = resume["best"]
 
     def finish(stopped: bool) -> TrainOutcome:
         best_epoch = max(range(len(curve)), key=curve.__getitem__) + 1 if curve else 0
+        state = None
+        if keep_state:
+            state = {
+                "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "generator": generator.get_state(),
+                "curve": list(curve),
+                "losses": list(losses),
+                "best": best_state,
+            }
         restored = keep_best and best_state is not None and best_epoch != len(curve)
         if restored:
             model.load_state_dict(best_state)
         return TrainOutcome(
-            tuple(curve), tuple(losses), seen / max(elapsed, 1e-9), stopped, best_epoch, restored
+            tuple(curve),
+            tuple(losses),
+            seen / max(elapsed, 1e-9),
+            stopped,
+            best_epoch,
+            restored,
+            state,
         )
 
-    for epoch in range(epochs):
+    for epoch in range(len(curve), epochs):
         start = time.perf_counter()
         total, count = torch.zeros((), device=device), 0
         for x, y in iterate_batches(

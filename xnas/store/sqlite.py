@@ -29,7 +29,22 @@ DB_NAME = "xnas.sqlite"
 LOCK_NAME = "xnas.lock"
 APP_ID = "xnas-run-store"
 
-_SCHEMA = """
+# multi-fidelity rung results below a candidate's final one (added within schema 1: a
+# writer creates it in older stores, readers treat its absence as no rungs)
+_RUNGS = """
+CREATE TABLE IF NOT EXISTS rungs (
+    key TEXT NOT NULL,
+    rung INTEGER NOT NULL,
+    generation INTEGER NOT NULL,
+    violation REAL NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (key, rung)
+);
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE evaluations (
     key TEXT PRIMARY KEY,
@@ -49,6 +64,8 @@ CREATE TABLE generations (
     created REAL NOT NULL
 );
 """
+    + _RUNGS
+)
 
 
 @dataclass(frozen=True)
@@ -208,6 +225,9 @@ class RunStore:
             if lock:
                 lock.release()
             raise StoreError(problem)
+        if write:
+            with conn:
+                conn.executescript(_RUNGS)
         return cls(run_dir, conn, lock)
 
     @staticmethod
@@ -323,6 +343,38 @@ class RunStore:
         return self.conn.execute(
             "SELECT COUNT(*) FROM evaluations WHERE status = ?", (status,)
         ).fetchone()[0]
+
+    # ----------------------------------------------------------------- rungs
+    def add_rung(self, result: EvalResult, generation: int, violation: float = 0.0) -> None:
+        """Commit a multi-fidelity rung result (``result.rung``) that is not its
+        candidate's final one; the final one goes to ``add_result``."""
+        assert result.rung is not None
+        try:
+            with self.conn:
+                self.conn.execute(
+                    "INSERT INTO rungs VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        result.key,
+                        result.rung,
+                        generation,
+                        float(violation),
+                        time.time(),
+                        json.dumps(_json_safe(asdict(result)), default=str, allow_nan=False),
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"rung {result.rung} of {result.key!r} is already stored") from None
+
+    def rungs(self) -> Iterator[tuple[int, float, EvalResult]]:
+        """(generation, violation, result) of every stored rung result, in commit order."""
+        if not self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rungs'"
+        ).fetchone():
+            return
+        for gen, violation, text in self.conn.execute(
+            "SELECT generation, violation, result FROM rungs ORDER BY rowid"
+        ):
+            yield gen, violation, _result_from_json(text)
 
     # ----------------------------------------------------------------- generations
     def commit_generation(self, state: GenerationState) -> None:
