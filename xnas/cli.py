@@ -277,7 +277,7 @@ def cmd_table(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Every evaluation as CSV (one row per key; pandas.read_csv-friendly), or with
-    --arch one trained network as TorchScript/ONNX."""
+    --arch one trained network as a torch.export program (.pt2) or ONNX."""
     import csv
 
     if args.arch:
@@ -511,11 +511,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_table)
 
     p = sub.add_parser(
-        "export", help="all evaluations as CSV, or a trained network (--arch) as TorchScript/ONNX"
+        "export", help="all evaluations as CSV, or a trained network (--arch) as .pt2/ONNX"
     )
     p.add_argument("run_dir")
     p.add_argument("--arch", help="key of a stored architecture: export its trained network")
-    p.add_argument("--format", choices=("torchscript", "onnx"), default="torchscript")
+    p.add_argument("--format", choices=("pt2", "onnx"), default="pt2")
     p.add_argument("-o", "--output", help="output file (CSV default: standard output)")
     p.set_defaults(handler=cmd_export)
 

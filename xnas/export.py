@@ -1,6 +1,9 @@
-"""A trained front member as a deployable file: TorchScript, or ONNX where ``onnx`` is
-installed. The network is rebuilt from its key and the run's config, its stored weights
-are loaded with ``weights_only=True``, and the file is checked before it is reported."""
+"""A trained front member as a deployable file: a ``torch.export`` ExportedProgram
+(``.pt2``), or ONNX through torch's dynamo-based exporter where ``onnx`` and
+``onnxscript`` are installed. Both keep a dynamic batch axis. The network is rebuilt
+from its key and the run's config, its stored weights are loaded with
+``weights_only=True``, and the file is checked (reloaded and run, or ONNX-checked)
+before it is reported. TorchScript, deprecated in torch 2.14, is no longer written."""
 
 from __future__ import annotations
 
@@ -16,11 +19,11 @@ from xnas.evaluate.inherit import load_weights
 from xnas.space import get_space
 from xnas.store import RunStore
 
-FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
+FORMATS = {"pt2": ".pt2", "onnx": ".onnx"}
 
 
 def export_network(
-    run_dir: str | Path, key: str, fmt: str = "torchscript", output: str | Path | None = None
+    run_dir: str | Path, key: str, fmt: str = "pt2", output: str | Path | None = None
 ) -> Path:
     if fmt not in FORMATS:
         raise ConfigError(f"export format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -40,34 +43,44 @@ def export_network(
     model = space.build(result.genome, bundle.input_shape, bundle.num_classes)
     model.load_state_dict(load_weights(weights))
     model.eval()
-    example = torch.zeros(1, *bundle.input_shape)
+    # batch 2: torch.export specialises a dimension of size 1, the batch stays dynamic
+    example = torch.zeros(2, *bundle.input_shape)
+    batch = {0: torch.export.Dim("batch", min=1, max=65536)}
     out = (
         Path(output)
         if output
         else Path(run_dir) / "export" / (Path(weights_filename(key)).stem + FORMATS[fmt])
     )
     out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == "torchscript":
+    if fmt == "pt2":
+        program = torch.export.export(model, (example,), dynamic_shapes=(batch,))
+        torch.export.save(program, str(out))
+        check = torch.randn(3, *bundle.input_shape)
         with torch.no_grad():
-            scripted = torch.jit.trace(model, example)
-        scripted.save(str(out))
+            same = torch.allclose(
+                torch.export.load(str(out)).module()(check), model(check), atol=1e-5
+            )
+        if not same:
+            raise StoreError(f"{out}: the exported program's outputs differ from the network's")
         return out
     try:
         import onnx
+        import onnxscript  # noqa: F401  (the dynamo exporter needs it)
     except ImportError:
         raise ConfigError(
-            "ONNX export needs the onnx package: pip install 'xnas[onnx]' (or use torchscript)"
+            "ONNX export needs onnx and onnxscript: pip install 'xnas[onnx]' (or use pt2)"
         ) from None
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript-based exporter
+        warnings.simplefilter("ignore")  # the exporter's progress notes
         torch.onnx.export(
             model,
             (example,),
             str(out),
-            dynamo=False,
+            dynamo=True,
             input_names=["input"],
             output_names=["logits"],
-            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+            dynamic_shapes=(batch,),
+            verbose=False,
         )
     onnx.checker.check_model(onnx.load(str(out)))
     return out

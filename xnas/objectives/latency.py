@@ -1,9 +1,11 @@
 """`latency`: milliseconds per forward pass, measured on the evaluating device.
 
 In the spirit of PyDTNN's BestOf selector, every candidate implementation
-(eager, channels_last, TorchScript-frozen) is timed — warm-up, then the median
-of the repeats, CUDA synchronised — and the fastest wins. All timings, the
-winner, device, threads and batch are recorded with the value.
+(``measure.latency_impls``: eager and channels_last by default; ``compiled`` =
+torch.compile and the deprecated TorchScript-frozen on request) is timed — warm-up,
+then the median of the repeats, CUDA synchronised — and the fastest wins. All timings,
+the winner, device, threads and batch are recorded with the value; a candidate that
+cannot run here (no C++ compiler for torch.compile) is skipped with its reason.
 """
 
 from __future__ import annotations
@@ -65,13 +67,16 @@ def where_measured(device: torch.device) -> dict:
     }
 
 
-def _prepare(impl: str, model: nn.Module, x: torch.Tensor) -> tuple[Callable, torch.Tensor]:
+def prepare(impl: str, model: nn.Module, x: torch.Tensor) -> tuple[Callable, torch.Tensor]:
+    """``model`` as implementation ``impl``: the callable to time and its input."""
     if impl == "eager":
         return model, x
     if impl == "channels_last":
         m = copy.deepcopy(model).to(memory_format=torch.channels_last)
         return m, x.contiguous(memory_format=torch.channels_last)
-    if impl == "torchscript":
+    if impl == "compiled":  # torch.compile (inductor); needs a C++ compiler on CPU
+        return torch.compile(copy.deepcopy(model), dynamic=False), x
+    if impl == "torchscript":  # deprecated in torch 2.14; opt-in only (README, latency)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             traced = torch.jit.trace(copy.deepcopy(model), x, check_trace=False)
@@ -103,7 +108,7 @@ def measure_latency(
     batch: int = 1,
     warmup: int = 5,
     repeats: int = 30,
-    impls: tuple[str, ...] = ("eager", "channels_last", "torchscript"),
+    impls: tuple[str, ...] = ("eager", "channels_last"),
 ) -> Measurement:
     was = model.training
     model.eval()
@@ -113,7 +118,7 @@ def measure_latency(
     try:
         for impl in impls:
             try:
-                fn, xi = _prepare(impl, model, x)
+                fn, xi = prepare(impl, model, x)
                 medians[impl] = statistics.median(time_forward(fn, xi, warmup, repeats))
             except Exception as exc:  # an implementation that cannot run is skipped
                 failed[impl] = f"{type(exc).__name__}: {exc}"[:200]
