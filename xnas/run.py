@@ -652,28 +652,25 @@ class _Generational(_Policy):
         s = self.s
         fresh = {s.space.canonical(w[0]): w[0] for w in work if w[2] is None}
         members: dict[str, Genome] = {}
+        finals: dict[str, EvalResult] = {}  # stored in this generation already (resume)
         for genome, key in zip(genomes, keys, strict=True):
             if key in members:
                 continue
-            stored = s.store.get(key) if key not in fresh else None
-            if key in fresh or (
-                stored is not None
-                and s.generation_of.get(key) == self.gen
-                and stored.reused_from is None
-                and stored.fidelity is not None
-            ):
+            if key in fresh:
                 members[key] = genome
+            elif s.generation_of.get(key) == self.gen:
+                stored = s.store.get(key)
+                if stored.reused_from is None and stored.fidelity is not None:
+                    members[key], finals[key] = genome, stored
         order = list(members)  # as asked: the same ties on resume and on any ranks
         self.genomes = dict(members)
         self.ladder = Ladder(order, s.cfg.cost.eta, s.cfg.cost.rungs)
         for (key, _), (viol, result) in sorted(s.rung_rows.items()):
             if key in self.genomes:
                 self._feed(result, viol)
-        for key in order:
-            stored = s.store.get(key) if key not in fresh else None
-            if stored is not None:  # final already: never committed twice
-                _, G = objective_rows([stored], s.names, s.constraints)
-                self._feed(stored, violation(G[0]), final=True)
+        for stored in finals.values():  # final already: never committed twice
+            _, G = objective_rows([stored], s.names, s.constraints)
+            self._feed(stored, violation(G[0]), final=True)
         reuses = [w for w in work if w[2] is not None]
         starting = {k for k, _ in self.ladder.start()}
         # sent in the work's order (largest first on many workers)
