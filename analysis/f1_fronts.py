@@ -1,11 +1,16 @@
 """F1: the (error, introspectability) fronts of each task, single- vs multi-objective.
 
-python analysis/f1_fronts.py --pair lines runs/so runs/mo [--pair ...] -o fronts.pdf
+    python analysis/f1_fronts.py --pair lines runs/so-s0 runs/mo-s0 \
+        [--pair lines runs/so-s1 runs/mo-s1 ...] -o fronts.pdf
+
+One panel per task; every seed's front is drawn as its own line (single-objective blue,
+multi-objective red) over all of that setting's scored architectures (faint dots).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 
 import matplotlib
 
@@ -13,23 +18,58 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting  # noqa: E402
 
-from xnas.run import objective_rows  # noqa: E402
-from xnas.store import RunStore  # noqa: E402
+from xnas.report import open_run  # noqa: E402
+from xnas.summary import objective_rows  # noqa: E402
 
 NAMES = ["error", "introspection"]
+COLOURS = {"single-objective": "#1f77b4", "multi-objective": "#d62728"}
+MARKERS = "os^Dv<>p"
 
 
 def points(run_dir: str):
-    with RunStore.open(run_dir) as store:
-        results = [r for *_, r in store.results()]
-    ok = [r for r in results if r.status == "ok" and set(NAMES) <= set(r.objectives)]
+    """(every scored (error, introspection) point, the front's points by error)."""
+    ok = [
+        r for r in open_run(run_dir).results if r.status == "ok" and set(NAMES) <= set(r.objectives)
+    ]
     F = objective_rows(ok, NAMES, [])[0]
     front = sorted(
         NonDominatedSorting().do(F, only_non_dominated_front=True),
-        key=lambda i: ok[i].objectives["error"],
+        key=lambda i: (ok[i].objectives["error"], -ok[i].objectives["introspection"]),
     )
     every = [(r.objectives["error"], r.objectives["introspection"]) for r in ok]
     return every, [every[i] for i in front]
+
+
+def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
+    by_task: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for task, so, mo in pairs:
+        by_task[task].append((so, mo))
+    fig, axes = plt.subplots(1, len(by_task), figsize=(4.6 * len(by_task), 4), squeeze=False)
+    for ax, (task, runs) in zip(axes.flat, by_task.items(), strict=True):
+        for seed, (so, mo) in enumerate(runs):
+            for run_dir, label in ((so, "single-objective"), (mo, "multi-objective")):
+                every, front = points(run_dir)
+                colour = COLOURS[label]
+                ax.scatter(*zip(*every, strict=True), s=5, color=colour, alpha=0.12, lw=0)
+                ax.plot(
+                    *zip(*front, strict=True),
+                    marker=MARKERS[seed % len(MARKERS)],
+                    ls="-",
+                    color=colour,
+                    ms=4,
+                    lw=1,
+                    alpha=0.85,
+                    label=f"{label} front" if seed == 0 else None,
+                )
+        ax.set_title(f"{task} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
+        ax.set_xlabel("error (1 - val. acc., measured)")
+        ax.set_ylabel("introspectability (higher is better)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(output, dpi=120)
+    plt.close(fig)
+    return output
 
 
 def main(argv=None) -> None:
@@ -39,23 +79,7 @@ def main(argv=None) -> None:
     )
     p.add_argument("-o", "--output", default="fronts.pdf")
     args = p.parse_args(argv)
-    fig, axes = plt.subplots(1, len(args.pair), figsize=(4.6 * len(args.pair), 4), squeeze=False)
-    for ax, (task, so, mo) in zip(axes.flat, args.pair, strict=True):
-        for run_dir, label, colour in (
-            (so, "single-objective", "#1f77b4"),
-            (mo, "multi-objective", "#d62728"),
-        ):
-            every, front = points(run_dir)
-            ax.scatter(*zip(*every, strict=True), s=8, color=colour, alpha=0.25)
-            ax.plot(*zip(*front, strict=True), "o-", color=colour, ms=4, label=f"{label} front")
-        ax.set_title(task)
-        ax.set_xlabel("error (1 - val. acc.)")
-        ax.set_ylabel("introspectability (higher is better)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(args.output)
-    print(f"wrote {args.output}")
+    print(f"wrote {draw([tuple(x) for x in args.pair], args.output)}")
 
 
 if __name__ == "__main__":

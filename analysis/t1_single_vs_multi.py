@@ -1,47 +1,98 @@
-"""T1: per task, XNAS's single- vs multi-objective search.
+"""T1: per task, XNAS's single- vs multi-objective search, over seeds.
 
-    python analysis/t1_single_vs_multi.py --pair lines runs/so runs/mo [--pair ...] [--format md]
+    python analysis/t1_single_vs_multi.py --pair lines runs/so-s0 runs/mo-s0 \
+        --pair lines runs/so-s1 runs/mo-s1 [--pair ...] [--per-seed] [--format md]
 
 For each run: error and introspectability of its best-error and its best-introspection
-architecture (over every evaluation, introspection recorded in the single-objective run),
-and the hypervolume of its (error, introspection) front against one reference point,
-(error 1, introspection 0), so the two runs of a task compare directly.
+architecture (over every evaluation with both values, introspection recorded in the
+single-objective run), and the hypervolume of its (error, introspection) points against one
+reference point, (error 1, introspection 0), so runs of a task compare directly. A task
+given several pairs (one per seed) is reported as mean +- sample standard deviation over
+its seeds, with the number of seeds; ``--per-seed`` lists every run instead.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import defaultdict
 
 import numpy as np
 from pymoo.indicators.hv import HV
 
-from xnas.run import objective_rows
-from xnas.store import RunStore
-from xnas.tables import render
+from xnas.report import open_run
+from xnas.report.tables import render
+from xnas.summary import objective_rows
 
 NAMES = ["error", "introspection"]
+REFERENCE = np.array([1.0, 0.0])  # minimisation form: error 1, introspection 0
+VALUES = [
+    "best-error: error",
+    "best-error: introspection",
+    "best-introspection: error",
+    "best-introspection: introspection",
+    "hypervolume (ref. error 1, introspection 0)",
+]
 
 
-def row(task: str, setting: str, run_dir: str) -> list:
-    with RunStore.open(run_dir) as store:
-        results = [r for *_, r in store.results()]
-    ok = [r for r in results if r.status == "ok" and set(NAMES) <= set(r.objectives)]
+def run_values(run_dir: str) -> dict:
+    """T1's values of one run directory (plus its count of scored architectures)."""
+    view = open_run(run_dir)
+    ok = [r for r in view.results if r.status == "ok" and set(NAMES) <= set(r.objectives)]
     if not ok:
         raise SystemExit(f"{run_dir}: no finished evaluation with error and introspection")
-    best_err = min(ok, key=lambda r: (r.objectives["error"], r.key))
-    best_int = max(ok, key=lambda r: (r.objectives["introspection"], r.key))
+    best_err = min(ok, key=lambda r: (r.objectives["error"], -r.objectives["introspection"], r.key))
+    best_int = max(ok, key=lambda r: (r.objectives["introspection"], -r.objectives["error"], r.key))
     F = objective_rows(ok, NAMES, [])[0]
-    hv = float(HV(ref_point=np.array([1.0, 0.0]))(F))
-    return [
-        task,
-        setting,
-        len(ok),
-        best_err.objectives["error"],
-        best_err.objectives["introspection"],
-        best_int.objectives["error"],
-        best_int.objectives["introspection"],
-        hv,
-    ]
+    return {
+        "evaluations": len(ok),
+        "best-error: error": best_err.objectives["error"],
+        "best-error: introspection": best_err.objectives["introspection"],
+        "best-introspection: error": best_int.objectives["error"],
+        "best-introspection: introspection": best_int.objectives["introspection"],
+        "hypervolume (ref. error 1, introspection 0)": float(HV(ref_point=REFERENCE)(F)),
+    }
+
+
+def mean_sd(values: list[float], digits: int = 4) -> str:
+    """'mean +- sd' over seeds (sample sd; a single seed gives its value alone)."""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
+
+
+def t1(pairs: list[tuple[str, str, str]], per_seed: bool = False) -> tuple[list[str], list[list]]:
+    """(headers, rows) of T1 for ``pairs`` of (task, single-objective run, multi-objective run)."""
+    by_task: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    order: list[str] = []
+    for task, so, mo in pairs:
+        if task not in order:
+            order.append(task)
+        by_task[task, "single-objective"].append({"run": so, **run_values(so)})
+        by_task[task, "multi-objective"].append({"run": mo, **run_values(mo)})
+    if per_seed:
+        headers = ["task", "search", "run", "evaluations", *VALUES]
+        rows = [
+            [task, setting, v["run"], v["evaluations"], *(round(v[k], 6) for k in VALUES)]
+            for task in order
+            for setting in ("single-objective", "multi-objective")
+            for v in by_task[task, setting]
+        ]
+        return headers, rows
+    headers = ["task", "search", "seeds", "evaluations (mean)", *VALUES]
+    rows = []
+    for task in order:
+        for setting in ("single-objective", "multi-objective"):
+            runs = by_task[task, setting]
+            rows.append(
+                [
+                    task,
+                    setting,
+                    len(runs),
+                    round(float(np.mean([v["evaluations"] for v in runs])), 1),
+                    *(mean_sd([v[k] for v in runs]) for k in VALUES),
+                ]
+            )
+    return headers, rows
 
 
 def main(argv=None) -> None:
@@ -49,22 +100,10 @@ def main(argv=None) -> None:
     p.add_argument(
         "--pair", nargs=3, action="append", required=True, metavar=("TASK", "SO_RUN", "MO_RUN")
     )
+    p.add_argument("--per-seed", action="store_true", help="one row per run, not per task")
     p.add_argument("--format", choices=("md", "csv", "latex"), default="md")
     args = p.parse_args(argv)
-    headers = [
-        "task",
-        "search",
-        "evaluations",
-        "best-error: error",
-        "best-error: introspection",
-        "best-introspection: error",
-        "best-introspection: introspection",
-        "hypervolume (ref. error 1, introspection 0)",
-    ]
-    rows = []
-    for task, so, mo in args.pair:
-        rows += [row(task, "single-objective", so), row(task, "multi-objective", mo)]
-    print(render(headers, rows, args.format), end="")
+    print(render(*t1([tuple(x) for x in args.pair], args.per_seed), args.format), end="")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from xnas.tables import cost_table, pareto_table, render
+from xnas.report.tables import cost_table, pareto_table, render
 
 
 def main(argv=None) -> None:

@@ -16,8 +16,8 @@ import argparse
 
 from xnas.config import SpaceConfig, load_config
 from xnas.evaluate import evaluate, make_task
+from xnas.report.tables import objective_header, render
 from xnas.space import REFERENCES, resolve_arch
-from xnas.tables import objective_header, render
 
 OBJECTIVES = ("error", "introspection", "params", "flops", "latency", "energy")
 

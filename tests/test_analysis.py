@@ -40,10 +40,34 @@ def pair(tmp_path_factory):
 def test_t1_single_vs_multi_objective(pair):
     text = script("t1_single_vs_multi.py", "--pair", "lines", *pair, "--format", "csv")
     lines = text.strip().splitlines()
-    assert lines[0].startswith("task,search,evaluations") and len(lines) == 3
+    assert lines[0].startswith("task,search,seeds,evaluations") and len(lines) == 3
     rows = [line.split(",") for line in lines[1:]]
     assert [r[1] for r in rows] == ["single-objective", "multi-objective"]
-    assert all(0 <= float(r[3]) <= 1 and float(r[7]) >= 0 for r in rows)
+    assert all(r[2] == "1" and 0 <= float(r[4]) <= 1 and float(r[8]) >= 0 for r in rows)
+    # the best error against the store read directly
+    from xnas.store import RunStore
+
+    for run_dir, row in zip(pair, rows, strict=True):
+        with RunStore.open(run_dir) as store:
+            errors = [r.objectives["error"] for *_, r in store.results() if r.status == "ok"]
+        assert float(row[4]) == pytest.approx(min(errors), abs=1e-4)
+
+
+def test_t1_aggregates_seeds_as_mean_and_sd(pair):
+    sys.path.insert(0, str(ANALYSIS))
+    from t1_single_vs_multi import VALUES, t1
+
+    headers, rows = t1([("lines", *pair), ("lines", pair[1], pair[0])])
+    assert [r[:3] for r in rows] == [
+        ["lines", "single-objective", 2],
+        ["lines", "multi-objective", 2],
+    ]
+    _, per_seed = t1([("lines", *pair), ("lines", pair[1], pair[0])], per_seed=True)
+    hv = [r[-1] for r in per_seed[:2]]  # the two single-objective "seeds": so then mo
+    mean, sd = (float(x) for x in rows[0][-1].split(" ± "))
+    assert mean == pytest.approx(sum(hv) / 2, abs=1e-4)
+    assert sd == pytest.approx(abs(hv[0] - hv[1]) / 2**0.5, abs=1e-4)  # sample sd of two
+    assert headers[-len(VALUES) :] == VALUES
 
 
 def test_t2_pareto_set(pair):

@@ -228,7 +228,7 @@ def test_a_search_halves_each_generation_and_marks_what_stopped_low(tmp_path):
     assert trained == sum(r.epochs for _, _, r in results if r.reused_from is None)
     assert all(resumed for _, r, resumed in calls.calls if r == 1)
     # reports mark what stopped low and count the rungs' time
-    from xnas.tables import cost_table, objective_header
+    from xnas.report.tables import cost_table, objective_header
 
     headers, (row,) = cost_table(tmp_path / "run")
     cost = dict(zip(headers, row, strict=True))

@@ -7,7 +7,7 @@ import pytest
 
 from tests.test_run import cfg
 from xnas.cli import main
-from xnas.plots import chosen_members, hypervolume_trace
+from xnas.report.figures import chosen_members, hypervolume_trace
 from xnas.store import RunStore
 
 

@@ -156,7 +156,8 @@ def test_status_export_and_a_hypervolume_that_never_drops(tmp_path, capsys):
     import pandas as pd
 
     from xnas.cli import main
-    from xnas.run import run_search, search_status
+    from xnas.report.status import search_status
+    from xnas.run import run_search
 
     summaries = []
     front = run_search(cfg(), tmp_path / "r", on_generation=summaries.append)
@@ -173,14 +174,17 @@ def test_status_export_and_a_hypervolume_that_never_drops(tmp_path, capsys):
     assert main(["export", str(tmp_path / "r"), "-o", str(tmp_path / "all.csv")]) == 0
     table = pd.read_csv(tmp_path / "all.csv")
     assert len(table) == len(stored(tmp_path / "r")) and {"error", "params", "status"} <= set(table)
-    assert {"donor_key", "inherited_fraction", "error_predicted", "failure"} <= set(table)
+    assert {"donor_key", "inherited_fraction", "error_provenance", "failure"} <= set(table)
+    assert set(table["error_provenance"]) == {"measured"}  # no stop rule in this run
+    assert set(table["params_provenance"]) == {"counted"}
+    assert table["on_front"].sum() == len(front)
     assert table["error"].between(0, 1).all()  # the objective, not a failure message
     assert main(["status", str(tmp_path / "missing")]) == 2
 
 
 def test_pareto_plot_is_written_from_a_run(tmp_path):
+    from xnas.report.figures import plot_front
     from xnas.run import run_search
-    from xnas.viz import plot_front
 
     run_search(cfg("search.generations=1"), tmp_path / "r")
     path = plot_front(tmp_path / "r")

@@ -9,7 +9,7 @@ import pytest
 
 from tests.test_run import cfg
 from xnas.errors import ConfigError
-from xnas.tables import cost_table, pareto_table, render
+from xnas.report.tables import cost_table, pareto_table, render
 
 
 @pytest.fixture(scope="module")

@@ -57,8 +57,8 @@ def cmd_arch(args: argparse.Namespace) -> int:
     from xnas.config import load_config
     from xnas.errors import ConfigError
     from xnas.objectives import count_flops, count_params
+    from xnas.report.cells import draw_genotype
     from xnas.space import REFERENCES, resolve_arch
-    from xnas.viz import draw_genotype
 
     cfg = load_config(args.config, args.overrides)
     shape = _parse_shape(args.input)
@@ -175,21 +175,16 @@ def cmd_latency_table(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     """Run a generational search and store every evaluation in RUN_DIR/xnas.sqlite."""
-    import time
+    from xnas import api
 
-    from xnas.config import load_config
-    from xnas.run import run_search
-
-    cfg = load_config(args.config, args.overrides)
-    run_dir = (
-        args.run_dir or f"runs/{cfg.data.name}-{cfg.space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
+    cfg = api.load_config(args.config, args.overrides)
     with _progress(cfg.search.generations) as progress:
-        return _report(run_search(cfg, run_dir, on_generation=progress), run_dir)
+        return _report(api.search(cfg, args.run_dir, on_generation=progress))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """Continue a search from its last committed generation; nothing stored is re-run."""
+    from xnas.report import open_run
     from xnas.run import run_search
 
     front = run_search(
@@ -199,7 +194,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         on_generation=_print_generation,
         allow_version_change=args.allow_version_change,
     )
-    return _report(front, args.run_dir)
+    return _report(None if front is None else open_run(args.run_dir))
 
 
 class _progress:
@@ -232,9 +227,9 @@ def _print_generation(s) -> None:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """Every figure of a run (PNG and PDF) into RUN_DIR/plots or --output."""
-    from xnas.plots import plot_all
+    from xnas.report import open_run
 
-    paths = plot_all(args.run_dir, args.output)
+    paths = open_run(args.run_dir).plot(args.output)
     print(f"plots        {len(paths)} files in {paths[0].parent}")
     for path in paths:
         print(f"  {path.name}")
@@ -243,9 +238,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Progress, failures, front size and hypervolume of a run directory."""
-    from xnas.summary import search_status
+    from xnas.report import open_run
 
-    st = search_status(args.run_dir)
+    st = open_run(args.run_dir).status()
     print(f"generations  {st['generations_done']}/{st['generations']}")
     print(
         f"evaluations  {st['evaluations']} ({st['failed']} failed, "
@@ -258,12 +253,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_table(args: argparse.Namespace) -> int:
     """The Pareto set and the search cost as Markdown, CSV or LaTeX."""
-    from xnas.tables import cost_table, pareto_table, render
+    from xnas.report import open_run
+    from xnas.report.tables import cost_table, pareto_table, render
 
+    view = open_run(args.run_dir)
     parts = []
     for title, (headers, rows) in (
-        ("Pareto set", pareto_table(args.run_dir)),
-        ("Search cost", cost_table(args.run_dir)),
+        ("Pareto set", pareto_table(view)),
+        ("Search cost", cost_table(view)),
     ):
         body = render(headers, rows, args.format)
         parts.append(body if args.format == "csv" else f"{title}\n\n{body}")
@@ -278,8 +275,6 @@ def cmd_table(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Every evaluation as CSV (one row per key; pandas.read_csv-friendly), or with
     --arch one trained network as a torch.export program (.pt2) or ONNX."""
-    import csv
-
     if args.arch:
         from xnas.export import export_network
 
@@ -289,64 +284,21 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"wrote {args.format} network {path}")
         return 0
 
-    from xnas.store import RunStore
+    from xnas.report.frames import write_csv
 
-    header = ["key", "generation", "status", "violation"]
-    tail = [
-        "epochs",
-        "final_val_acc",
-        "rank",
-        "host",
-        "device",
-        "train_s",
-        "total_s",
-        "weights_path",
-        "donor_key",
-        "inherited_fraction",
-        "error_predicted",
-        "failure",
-    ]
-    with RunStore.open(args.run_dir) as store:
-        rows = list(store.results())
-    names = sorted({n for _, _, r in rows for n in r.objectives})
     with _output(args.output) as out:
-        w = csv.writer(out)
-        w.writerow(header + names + tail)
-        for gen, violation, r in rows:
-            error = r.error.splitlines()[0] if r.error else ""
-            w.writerow(
-                [
-                    r.key,
-                    gen,
-                    r.status,
-                    violation,
-                    *[r.objectives.get(n, "") for n in names],
-                    r.epochs,
-                    r.curve[-1] if r.curve else "",
-                    r.rank,
-                    r.host,
-                    r.device,
-                    r.timings.get("train", ""),
-                    r.timings.get("total", ""),
-                    r.weights_path or "",
-                    r.donor_key or "",
-                    r.inherited_fraction,
-                    bool(r.measurements.get("error", {}).get("predicted", False)),
-                    error,
-                ]
-            )
+        n = write_csv(args.run_dir, out)
     if args.output not in (None, "-"):
-        print(f"wrote {len(rows)} evaluations to {args.output}")
+        print(f"wrote {n} evaluations to {args.output}")
     return 0
 
 
-def _report(front: list[str] | None, run_dir: str) -> int:
-    if front is None:  # an MPI evaluator rank: the driver reports
+def _report(view) -> int:
+    """The end of a search's terminal output: the front with its objective values."""
+    if view is None:  # an MPI evaluator rank: the driver reports
         return 0
-    print(f"front ({len(front)}):")
-    for key in front:
-        print(f"  {key}")
-    print(f"run directory {run_dir}")
+    print(view.table("front"), end="")
+    print(f"run directory {view.run_dir}")
     return 0
 
 
@@ -395,11 +347,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     the front, and a look at the real image datasets in ../shared/data."""
     import time
 
-    from xnas.config import load_config
-    from xnas.run import run_search
-    from xnas.viz import plot_front
+    from xnas import api
 
-    cfg = load_config(args.config, args.overrides)
+    cfg = api.load_config(args.config, args.overrides)
     run_dir = args.out or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}"
     print(
         f"searching {cfg.data.name} / {cfg.space.name}: population {cfg.search.population}, "
@@ -407,11 +357,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{', '.join(o.name for o in cfg.objectives)}",
         flush=True,
     )
-    _report(run_search(cfg, run_dir, on_generation=_print_generation), run_dir)
-    print(f"pareto plot  {plot_front(run_dir)}")
-    from xnas.plots import plot_all
-
-    print(f"all plots    {plot_all(run_dir)[0].parent} (PNG and PDF)")
+    view = api.search(cfg, run_dir, on_generation=_print_generation)
+    print(f"pareto plot  {view.plot_front()}")
+    print(f"all plots    {view.plot()[0].parent} (PNG and PDF)")
     table = Path(run_dir) / "tables.md"
     cmd_table(argparse.Namespace(run_dir=run_dir, format="md", output=str(table)))
     shared = args.shared_data
@@ -424,7 +372,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             cmd_data(argparse.Namespace(config=None, overrides=overrides))
         except XnasError as exc:
             print(f"  (skipped: {exc})")
-    return 0
+    print()
+    return _report(view)  # the output ends with the front and its values
 
 
 def _fmt(values: Sequence[float]) -> str:

@@ -458,8 +458,14 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
         _check_size(raw, f"config file {str(p)!r}")
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {str(path)!r}: expected a mapping at the top level")
-    # Overrides land on the defaults merged with the file, so `objectives.0.constraint=...`
-    # works even when the file does not spell the objectives out.
+    return config_from(raw, overrides)
+
+
+def config_from(raw: dict[str, Any], overrides: Iterable[str] = ()) -> Config:
+    """A Config from a plain mapping (a parsed YAML file, a notebook's dict) + overrides.
+
+    Overrides land on the defaults merged with the mapping, so `objectives.0.constraint=...`
+    works even when the mapping does not spell the objectives out."""
     return build(Config, apply_overrides(_merge(to_dict(Config()), raw), overrides))
 
 

@@ -17,6 +17,42 @@ from xnas.config import DataConfig, MeasureConfig, SpaceConfig, TrainConfig
 Status = Literal["ok", "stopped", "failed", "rejected", "partial"]
 
 
+# How a stored objective value was obtained, as a typed field of its measurement record:
+# measured on the evaluating device (validation error, captum introspection, timed latency,
+# an energy counter), counted exactly (params, FLOPs), modelled (energy without a counter),
+# predicted (a latency LUT), extrapolated (learning-curve stop rule) or read from a table.
+Provenance = Literal["measured", "counted", "modelled", "predicted", "extrapolated", "tabular"]
+PROVENANCES: tuple[Provenance, ...] = (
+    "measured",
+    "counted",
+    "modelled",
+    "predicted",
+    "extrapolated",
+    "tabular",
+)
+
+
+def provenance(how: dict[str, Any] | None) -> Provenance:
+    """The provenance of one measurement record: its ``provenance`` field, stamped by the
+    evaluator; for stores written before that field existed, inferred from the record."""
+    how = how or {}
+    stamped = how.get("provenance")
+    if stamped in PROVENANCES:
+        return stamped
+    method = str(how.get("method", ""))
+    if method == "tabular":
+        return "tabular"
+    if method == "extrapolated" or how.get("predicted") is True:
+        return "extrapolated"
+    if method == "predicted":
+        return "predicted"
+    if how.get("energy_source") == "model" or method.startswith("modelled"):
+        return "modelled"
+    if method == "counted" or "flop_counter" in method:
+        return "counted"
+    return "measured"
+
+
 @dataclass(frozen=True)
 class StopRule:
     """The learning-curve stop rule's settings and the driver's front snapshot
@@ -80,6 +116,16 @@ class EvalResult:
     # multi-fidelity: {"rung", "epochs", "full_epochs", "schedule"} these values were
     # measured at (None without cost.fidelity)
     fidelity: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        # every value's record carries its provenance, whichever code path produced it
+        for name in self.objectives:
+            how = self.measurements.get(name)
+            if isinstance(how, dict) and "provenance" not in how:
+                how["provenance"] = provenance(how)
+
+    def provenance(self, name: str) -> Provenance:
+        return provenance(self.measurements.get(name))
 
     @property
     def rung(self) -> int | None:

@@ -43,7 +43,6 @@ from xnas.summary import (  # noqa: F401  (re-exported: reports import them from
     objective_rows,
     reference_point,
     search_objectives,
-    search_status,
     violation,
 )
 from xnas.termination import Progress, Termination, reached, terminations

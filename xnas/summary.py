@@ -1,16 +1,15 @@
-"""Reading a run's results: objectives in minimisation form, constraints, feasibility,
-the front and its hypervolume, the run's status. Light on purpose: no torch is imported,
-so ``xnas status`` starts at once; the driver (``run.py``) and the reports use it too.
+"""Reading results: objectives in minimisation form, constraints, feasibility, the front
+and its hypervolume. Light on purpose (no torch): the driver (``run.py``) and the reports
+(``xnas.report``, which ``xnas status`` uses and must start at once) share it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from xnas.config import Config, build, parse_constraint
+from xnas.config import Config, parse_constraint
 from xnas.errors import ConfigError
 from xnas.objectives import OBJECTIVES, to_minimization
 from xnas.results import EvalResult
@@ -39,15 +38,21 @@ def front_summary(
     fixed by the driver: ``_Search.fix_reference``); before the driver has fixed it, a
     provisional one from the results so far.
     """
+    keys, hv, _ = front_of(store.results(), names, constraints, store.meta("hv_reference", None))
+    return keys, hv
+
+
+def front_of(rows, names: list[str], constraints: list[Constraint], stored_ref):
+    """(sorted front keys, hypervolume, reference) of store rows ``(generation, violation,
+    result)``; the reference is the stored one, else a provisional one from these rows."""
     from pymoo.indicators.hv import HV
 
-    rows, F, idx = feasible_front(store.results(), names, constraints)
-    if not rows:
-        return [], 0.0
-    stored = store.meta("hv_reference", None)
-    ref = np.array(stored if stored is not None else reference_point(names, F))
-    order = sorted(idx, key=lambda i: rows[i].key)
-    return [rows[i].key for i in order], float(HV(ref_point=ref)(F[order]))
+    ok, F, idx = feasible_front(rows, names, constraints)
+    if not ok:
+        return [], 0.0, stored_ref
+    ref = stored_ref if stored_ref is not None else reference_point(names, F)
+    order = sorted(idx, key=lambda i: ok[i].key)
+    return [ok[i].key for i in order], float(HV(ref_point=np.array(ref))(F[order])), ref
 
 
 def reference_point(names: list[str], F: np.ndarray) -> list[float]:
@@ -113,26 +118,3 @@ def objective_rows(results: list[EvalResult], names: list[str], constraints: lis
 
 def violation(G_row: np.ndarray) -> float:
     return float(np.clip(G_row, 0, None).sum())
-
-
-def search_status(run_dir: str | Path) -> dict:
-    """Progress, failures, front and hypervolume of a run directory (read-only)."""
-    with RunStore.open(run_dir) as store:
-        cfg = build(Config, store.meta("config"))
-        names = search_objectives(cfg)
-        constraints = constraints_of(cfg)
-        last = store.last_generation()
-        front, hv = front_summary(store, names, constraints)
-        return {
-            "generations_done": 0 if last is None else last.generation + 1,
-            "generations": cfg.search.generations,
-            "evaluations": store.count(),
-            "failed": store.count("failed"),
-            "rejected_before_training": store.count("rejected"),
-            "stopped_early": store.count("stopped"),
-            "halted_at_a_rung": store.count("partial"),
-            "epoch_equivalents": sum(r.epochs for *_, r in store.results()),
-            "objectives": names,
-            "front": front,
-            "hypervolume": hv,
-        }

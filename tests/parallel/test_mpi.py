@@ -54,7 +54,7 @@ def rows(run_dir: Path) -> list[tuple[int, str, str, int]]:
 
 
 def front(run_dir: Path) -> list[str]:
-    from xnas.run import search_status
+    from xnas.report.status import search_status
 
     return search_status(run_dir)["front"]
 

@@ -8,6 +8,7 @@ numbers are never mistaken for official CIFAR-10 results.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,22 @@ from xnas.data.base import DATASETS, DataBundle, Split, assemble
 from xnas.data.folder import load_folder_splits
 from xnas.errors import DataError
 
+DATA_ENV = "XNAS_DATA"  # fallback for data.root: the folder holding MNIST/ and CIFAR-10
+
 
 def require_root(cfg: DataConfig, expected: str) -> Path:
-    """The dataset root as a Path, or a DataError naming it and what belongs there."""
-    if cfg.root is None:
-        raise DataError(f"data.root is not set for dataset {cfg.name!r}; expected {expected}")
-    root = Path(cfg.root).expanduser()
+    """The dataset root as a Path, or a DataError naming it and what belongs there.
+
+    ``data.root`` wins; without it the ``XNAS_DATA`` environment variable names the folder,
+    so a shared config (``experiments/``) runs on any machine without a path edited in.
+    """
+    raw = cfg.root if cfg.root is not None else os.environ.get(DATA_ENV) or None
+    if raw is None:
+        raise DataError(
+            f"data.root is not set for dataset {cfg.name!r} and {DATA_ENV} is unset; "
+            f"expected {expected} (--set data.root=DIR or export {DATA_ENV}=DIR)"
+        )
+    root = Path(raw).expanduser()
     if not root.exists() and not cfg.download:
         raise DataError(f"dataset root '{root}' does not exist; expected {expected}")
     return root

@@ -1,4 +1,4 @@
-"""Figures. So far: drawings of the cells of one architecture (`xnas arch --png`)."""
+"""Drawings of the cells of one architecture (`xnas arch --png`, the front's chosen members)."""
 
 from __future__ import annotations
 
@@ -143,85 +143,5 @@ def draw_genotype(
         fig.suptitle(title if len(title) <= 110 else title[:107] + "...", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def _axis_label(name: str, how: dict | None) -> str:
-    from xnas.objectives import OBJECTIVES
-
-    obj = OBJECTIVES.get(name)
-    unit = f"{obj.unit}, " if obj.unit else ""
-    if name == "energy" and how:
-        source = how.get("energy_source", "?")
-        return f"{obj.label} ({unit}{'modelled' if source == 'model' else 'measured: ' + source})"
-    if name == "latency" and how:
-        return (
-            f"{obj.label} ({unit}measured on {how.get('device', '?')}, {how.get('threads')} thr.)"
-        )
-    return f"{obj.label} ({unit}{'higher' if obj.sense == 'max' else 'lower'} is better)".replace(
-        "(, ", "("
-    )
-
-
-def plot_front(run_dir: str | Path, path: str | Path | None = None) -> Path:
-    """Every pair of objectives: all evaluations in grey, the Pareto front highlighted."""
-    import itertools
-
-    from xnas.config import Config, build
-    from xnas.run import constraints_of, front_summary, search_objectives
-    from xnas.store import RunStore
-
-    with RunStore.open(run_dir) as store:
-        cfg = build(Config, store.meta("config"))
-        names = search_objectives(cfg)
-        ok = [r for _, v, r in store.results() if r.has_values]
-        front = set(front_summary(store, names, constraints_of(cfg))[0])
-    pairs = list(itertools.combinations(names, 2))[:6] or [(names[0], names[0])]
-    cols = min(3, len(pairs))
-    rows = -(-len(pairs) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False)
-    how = {n: next((r.measurements.get(n) for r in ok if n in r.measurements), None) for n in names}
-    for ax, (a, b) in zip(axes.flat, pairs, strict=False):
-        xs = [r.objectives[a] for r in ok]
-        ys = [r.objectives[b] for r in ok]
-        ax.scatter(xs, ys, s=14, c="#bbbbbb", label="all evaluations")
-        fr = sorted((r for r in ok if r.key in front), key=lambda r: r.objectives[a])
-        ax.scatter(
-            [r.objectives[a] for r in fr],
-            [r.objectives[b] for r in fr],
-            s=30,
-            c="#d62728",
-            edgecolors="black",
-            linewidths=0.5,
-            label="Pareto front",
-            zorder=3,
-        )
-        low = [r for r in ok if r.status == "partial"]  # multi-fidelity: halted at a rung
-        if low:
-            ax.scatter(
-                [r.objectives[a] for r in low],
-                [r.objectives[b] for r in low],
-                s=40,
-                facecolors="none",
-                edgecolors="#1f77b4",
-                linewidths=0.8,
-                label="halted at a lower rung (not fully trained)",
-                zorder=4,
-            )
-        ax.set_xlabel(_axis_label(a, how[a]), fontsize=8)
-        ax.set_ylabel(_axis_label(b, how[b]), fontsize=8)
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(pairs) :]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=8)
-    fig.suptitle(
-        f"{cfg.data.name} / {cfg.space.name}: {len(ok)} evaluations, "
-        f"{len(front)} on the front ({len(names)} objectives)",
-        fontsize=10,
-    )
-    fig.tight_layout()
-    path = Path(path) if path else Path(run_dir) / "pareto.png"
-    fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -9,7 +9,8 @@
   extrapolated final accuracy and band;
 - ``cells_<tag>``: the cells of the knee point and of the best member for each objective.
 
-Axis labels carry units and how values were obtained (``viz._axis_label``).
+Every function takes a ``RunView`` (``xnas.report.view``); axis labels carry units and the
+values' provenance (``axis_label``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from xnas.config import Config, build  # noqa: E402
-from xnas.evaluate import EvalResult  # noqa: E402
-from xnas.run import constraints_of, front_summary, objective_rows, search_objectives  # noqa: E402
-from xnas.store import RunStore  # noqa: E402
-from xnas.viz import _axis_label, draw_genotype, plot_front  # noqa: E402
+from xnas.config import Config  # noqa: E402
+from xnas.report.cells import draw_genotype  # noqa: E402
+from xnas.report.view import RunView, open_run  # noqa: E402
+from xnas.results import EvalResult  # noqa: E402
+from xnas.summary import objective_rows  # noqa: E402
 
 FORMATS = ("png", "pdf")
 
@@ -41,28 +42,106 @@ def _save(fig, out: Path, name: str, formats) -> list[Path]:
     return paths
 
 
-def plot_all(run_dir: str | Path, out_dir: str | Path | None = None, formats=FORMATS) -> list[Path]:
-    run_dir = Path(run_dir)
-    out = Path(out_dir) if out_dir else run_dir / "plots"
+def as_view(run: RunView | str | Path) -> RunView:
+    return run if isinstance(run, RunView) else open_run(run)
+
+
+def plot_all(
+    run: RunView | str | Path, out_dir: str | Path | None = None, formats=FORMATS
+) -> list[Path]:
+    view = as_view(run)
+    out = Path(out_dir) if out_dir else view.run_dir / "plots"
     out.mkdir(parents=True, exist_ok=True)
-    with RunStore.open(run_dir) as store:
-        cfg = build(Config, store.meta("config"))
-        names = search_objectives(cfg)
-        constraints = constraints_of(cfg)
-        rows = list(store.results())
-        front_keys, _ = front_summary(store, names, constraints)
-        reference = np.array(store.meta("hv_reference"))
-    ok = [r for _, _, r in rows if r.has_values]
-    front = [r for r in ok if r.key in set(front_keys)]
+    names, constraints, rows = list(view.names), list(view.constraints), list(view.rows)
+    ok, front = view.with_values, view.front
+    reference = np.array(view.reference)
     how = {n: next((r.measurements.get(n) for r in ok if n in r.measurements), None) for n in names}
     paths = []
     for fmt in formats:
-        paths.append(plot_front(run_dir, out / f"pareto.{fmt}"))
+        paths.append(plot_front(view, out / f"pareto.{fmt}"))
     paths += _parallel(front, names, how, out, formats)
     paths += _hypervolume(rows, names, constraints, reference, out, formats)
-    paths += _curves(ok, set(front_keys), out, formats)
-    paths += _cells(cfg, front, names, out)
+    paths += _curves(ok, set(view.front_keys), out, formats)
+    paths += _cells(view.cfg, front, names, out)
     return paths
+
+
+def axis_label(name: str, how: dict | None) -> str:
+    """An objective's axis label: label, unit, and provenance where it is not plain
+    measurement (or, for energy and latency, which counter or device measured it)."""
+    from xnas.objectives import OBJECTIVES
+    from xnas.results import provenance
+
+    obj = OBJECTIVES.get(name)
+    unit = f"{obj.unit}, " if obj.unit else ""
+    kind = provenance(how) if how else "measured"
+    if kind in ("modelled", "predicted", "tabular"):
+        return f"{obj.label} ({unit}{kind})"
+    if name == "energy" and how:
+        return f"{obj.label} ({unit}measured: {how.get('energy_source', '?')})"
+    if name == "latency" and how:
+        return (
+            f"{obj.label} ({unit}measured on {how.get('device', '?')}, {how.get('threads')} thr.)"
+        )
+    return f"{obj.label} ({unit}{'higher' if obj.sense == 'max' else 'lower'} is better)".replace(
+        "(, ", "("
+    )
+
+
+def plot_front(run: RunView | str | Path, path: str | Path | None = None) -> Path:
+    """Every pair of objectives: all evaluations in grey, the Pareto front highlighted."""
+    import itertools
+
+    view = as_view(run)
+    cfg, names, ok, front = view.cfg, list(view.names), view.with_values, set(view.front_keys)
+    pairs = list(itertools.combinations(names, 2))[:6] or [(names[0], names[0])]
+    cols = min(3, len(pairs))
+    rows = -(-len(pairs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False)
+    how = {n: next((r.measurements.get(n) for r in ok if n in r.measurements), None) for n in names}
+    for ax, (a, b) in zip(axes.flat, pairs, strict=False):
+        xs = [r.objectives[a] for r in ok]
+        ys = [r.objectives[b] for r in ok]
+        ax.scatter(xs, ys, s=14, c="#bbbbbb", label="all evaluations")
+        fr = sorted((r for r in ok if r.key in front), key=lambda r: r.objectives[a])
+        ax.scatter(
+            [r.objectives[a] for r in fr],
+            [r.objectives[b] for r in fr],
+            s=30,
+            c="#d62728",
+            edgecolors="black",
+            linewidths=0.5,
+            label="Pareto front",
+            zorder=3,
+        )
+        low = [r for r in ok if r.status == "partial"]  # multi-fidelity: halted at a rung
+        if low:
+            ax.scatter(
+                [r.objectives[a] for r in low],
+                [r.objectives[b] for r in low],
+                s=40,
+                facecolors="none",
+                edgecolors="#1f77b4",
+                linewidths=0.8,
+                label="halted at a lower rung (not fully trained)",
+                zorder=4,
+            )
+        ax.set_xlabel(axis_label(a, how[a]), fontsize=8)
+        ax.set_ylabel(axis_label(b, how[b]), fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(pairs) :]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(
+        f"{cfg.data.name} / {cfg.space.name}: {len(ok)} evaluations, "
+        f"{len(front)} on the front ({len(names)} objectives)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    path = Path(path) if path else view.run_dir / "pareto.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _scaled(F: np.ndarray) -> np.ndarray:
@@ -80,7 +159,7 @@ def _parallel(front: list[EvalResult], names, how, out: Path, formats) -> list[P
             raw = [r.objectives[n] for r in front]
             ax.annotate(f"{min(raw):.3g}..{max(raw):.3g}", (i, -0.08), ha="center", fontsize=7)
     ax.set_xticks(range(len(names)))
-    ax.set_xticklabels([_axis_label(n, how[n]) for n in names], fontsize=7, rotation=10)
+    ax.set_xticklabels([axis_label(n, how[n]) for n in names], fontsize=7, rotation=10)
     ax.set_ylabel("scaled within the front (0 = best)")
     ax.set_ylim(-0.12, 1.05)
     ax.set_title(f"parallel coordinates of the Pareto front ({len(front)} architectures)")

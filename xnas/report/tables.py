@@ -1,8 +1,10 @@
-"""Paper-style tables from a run directory: the Pareto set and the cost of the search.
+"""Paper-style tables of a run: the Pareto set, the cost of the search, the short front
+table the terminal ends with.
 
-``pareto_table`` and ``cost_table`` return (headers, rows) of plain values; ``render``
-writes them as Markdown, CSV or LaTeX (booktabs). Objective headers carry their unit and
-how they were obtained ("energy (mJ, modelled)"), so a table never passes a modelled or
+``pareto_table`` and ``cost_table`` take a ``RunView`` (or a run directory) and return
+(headers, rows) of plain values; ``render`` writes them as Markdown, CSV or LaTeX
+(booktabs). Objective headers carry their unit and the provenance of the values under
+them ("energy (mJ, modelled)"), so a table never passes a modelled, predicted or
 extrapolated value off as measured.
 """
 
@@ -12,29 +14,33 @@ import csv
 import io
 from pathlib import Path
 
-from xnas.config import Config, build
+from xnas.config import Config
 from xnas.errors import ConfigError
-from xnas.evaluate import EvalResult
 from xnas.objectives import OBJECTIVES
-from xnas.run import constraints_of, front_summary, search_objectives
-from xnas.store import RunStore
+from xnas.report.view import RunView, open_run
+from xnas.results import EvalResult
 
 FORMATS = ("md", "csv", "latex")
+
+
+# what a header says about the values under it, per provenance (measured/counted: nothing)
+HEADER_NOTES = {
+    "modelled": "modelled",
+    "predicted": "predicted",
+    "extrapolated": "some extrapolated",
+    "tabular": "from table",
+}
+
+
+def as_view(run: RunView | str | Path) -> RunView:
+    return run if isinstance(run, RunView) else open_run(run)
 
 
 def objective_header(name: str, results: list[EvalResult]) -> str:
     obj = OBJECTIVES.get(name)
     notes = [obj.unit] if obj.unit else []
-    sources = set()
-    for r in results:
-        how = r.measurements.get(name, {})
-        sources |= {how.get("energy_source"), how.get("source"), how.get("method")}
-    if "model" in sources or "modelled" in sources:
-        notes.append("modelled")
-    if "extrapolated" in sources:
-        notes.append("some extrapolated")
-    if "tabular" in sources:
-        notes.append("from table")
+    kinds = {r.provenance(name) for r in results if name in r.objectives}
+    notes += [HEADER_NOTES[k] for k in HEADER_NOTES if k in kinds]
     if any(r.status == "partial" and "fidelity" in r.measurements.get(name, {}) for r in results):
         notes.append("some at a lower rung")
     return f"{name} ({', '.join(notes)})" if notes else name
@@ -57,12 +63,9 @@ def _complexity(result: EvalResult, cfg: Config) -> tuple[int | str, int | str]:
         return params if params is not None else "", flops if flops is not None else ""
 
 
-def pareto_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
-    with RunStore.open(run_dir) as store:
-        cfg = build(Config, store.meta("config"))
-        keys, _ = front_summary(store, search_objectives(cfg), constraints_of(cfg))
-        names = [o.name for o in cfg.objectives]  # recorded ones too
-        results = [store.get(k) for k in keys]
+def pareto_table(run: RunView | str | Path) -> tuple[list[str], list[list]]:
+    view = as_view(run)
+    cfg, names, results = view.cfg, list(view.recorded), view.front  # recorded ones too
     headers = ["key", *(objective_header(n, results) for n in names)]
     # params and FLOPs are always listed, once: as objectives when they are, else counted
     extra = [c for c in ("params", "flops") if c not in names]
@@ -85,12 +88,12 @@ def pareto_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
     return headers, rows
 
 
-def cost_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
+def cost_table(run: RunView | str | Path) -> tuple[list[str], list[list]]:
     """One row: what the search cost (device hours split by the device that evaluated)."""
-    with RunStore.open(run_dir) as store:
-        results = [r for *_, r in store.results()]
-        rungs = [r for *_, r in store.rungs()]  # multi-fidelity rungs below a final one
-        generations = store.generations()
+    view = as_view(run)
+    results = view.results
+    rungs = [r for *_, r in view.rungs]  # multi-fidelity rungs below a final one
+    generations = view.generations
     asked = sum(len(g.population) for g in generations)
     evaluated_in_gens = sum(g.counters.get("evaluated", 0) for g in generations)
     steady = any(g.strategy_state.get("mode") == "steady_state" for g in generations)
@@ -124,6 +127,26 @@ def cost_table(run_dir: str | Path) -> tuple[list[str], list[list]]:
         round((max(ends) - min(starts)) / 3600, 4) if starts and ends else "",
     ]
     return headers, [row]
+
+
+def front_text(run: RunView | str | Path, limit: int = 20) -> str:
+    """The front as a small fixed-width table (what ``xnas search`` and ``make demo`` end
+    with): every configured objective's value, best first by the first objective."""
+    view = as_view(run)
+    names = list(view.recorded)
+    front = sorted(view.front, key=lambda r: (view.F([r])[0].tolist(), r.key))
+    title = f"front ({len(front)} architectures"
+    title += f", first {limit} by {names[0]})" if len(front) > limit else ")"
+    if not front:
+        return title + "\n"
+    headers = [objective_header(n, front) for n in names]
+    cells = [[_cell(r.objectives.get(n, "")) for n in names] for r in front[:limit]]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    lines = [title, "  " + "  ".join(h.rjust(w) for h, w in zip(headers, widths, strict=True))]
+    for r, row in zip(front, cells, strict=False):
+        values = "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))
+        lines.append(f"  {values}  {r.key}")
+    return "\n".join(lines) + "\n"
 
 
 def _cell(value) -> str:

@@ -1,0 +1,255 @@
+"""Every table of results/ from the run stores committed there (and the figure F1).
+
+    python analysis/results_tables.py [--results results] [--check]
+
+Finds the studies ``results/run_studies.sh`` ran:
+``results/xnas-<task>/{so,mo}-seed<N>/xnas.sqlite`` (the XNAS pair) and
+``results/four-<task>/four-seed<N>/xnas.sqlite`` (the four-objective setting), plus the
+proxy-fidelity lines ``results/proxy-fidelity/<data>.jsonl``, and writes
+
+- ``T1.md``: single- vs multi-objective per task, mean +- sd over seeds, then every run;
+- ``T2.md``: the four-objective runs: front size, hypervolume, best value per objective per
+  seed, and the Pareto set of seed 0;
+- ``costs.md``: what every study cost (evaluations, epochs, CPU hours, wall time) and where
+  it ran (host, device, threads, package versions, all read from the stores);
+- ``proxy-fidelity.md``: Kendall's tau of each cheap recipe against the long one;
+- ``<study>/<run>/config.yaml``: the config exactly as stored in the run;
+- ``F1.png``: the fronts (not compared by ``--check``: image bytes vary across matplotlib).
+
+``--check`` writes nothing: it regenerates every text file and exits 1 naming each one
+that differs from what is committed (``tests/test_results.py`` runs it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from f1_fronts import draw  # noqa: E402
+from proxy_fidelity import report_rows  # noqa: E402
+from t1_single_vs_multi import t1  # noqa: E402
+
+from xnas.config import to_dict  # noqa: E402
+from xnas.report import open_run  # noqa: E402
+from xnas.report.tables import cost_table, pareto_table, render  # noqa: E402
+
+RUN = re.compile(r"(so|mo|four)-seed(\d+)$")
+
+
+def runs(results: Path) -> dict[str, dict[str, list[Path]]]:
+    """study -> variant -> run directories in seed order."""
+    found: dict[str, dict[str, list[tuple[int, Path]]]] = defaultdict(lambda: defaultdict(list))
+    for store in sorted(results.glob("*/*/xnas.sqlite")):
+        m = RUN.match(store.parent.name)
+        if m:
+            found[store.parent.parent.name][m.group(1)].append((int(m.group(2)), store.parent))
+    return {
+        study: {v: [p for _, p in sorted(items)] for v, items in variants.items()}
+        for study, variants in sorted(found.items())
+    }
+
+
+def finished(run_dir: Path) -> bool:
+    """Every configured generation committed (a run still going, or cut off at the end of a
+    session and committed so the next one resumes it, is listed in costs.md only)."""
+    status = open_run(run_dir).status()
+    return status["generations_done"] >= status["generations"]
+
+
+def _pairs(studies, results: Path) -> list[tuple[str, str, str]]:
+    """(task, so run, mo run) per seed whose two runs are both finished."""
+    pairs = []
+    for study, variants in studies.items():
+        if study.startswith("xnas-"):
+            for so, mo in zip(variants.get("so", []), variants.get("mo", []), strict=False):
+                if finished(so) and finished(mo):
+                    rel = (str(d.relative_to(results)) for d in (so, mo))
+                    pairs.append((study.removeprefix("xnas-"), *rel))
+    return pairs
+
+
+def t1_text(studies, results: Path) -> str:
+    pairs = _pairs(studies, results)
+    if not pairs:
+        return ""
+    # the runs are named relative to results/ in the table; opened from there
+    pairs_at = [(t, str(results / so), str(results / mo)) for t, so, mo in pairs]
+    head = (
+        "# T1: XNAS single- vs multi-objective search\n\n"
+        "Per task and search: the best-error and the best-introspection architecture of each\n"
+        "run (error and introspectability, both measured on the validation split), and the\n"
+        "hypervolume of the run's (error, introspection) points at reference (1, 0);\n"
+        "mean ± sample sd over seeds.\n\n"
+    )
+    headers, rows = t1(pairs_at, per_seed=True)
+    per_seed = render(headers, [[*r[:2], _relative(r[2], results), *r[3:]] for r in rows])
+    return head + render(*t1(pairs_at)) + "\n## Every run\n\n" + per_seed
+
+
+def _relative(path: str, results: Path) -> str:
+    return str(Path(path).relative_to(results))
+
+
+def _config_cell(view) -> str:
+    c = view.cfg
+    return (
+        f"{c.space.name} C{c.space.channels}, pop {c.search.population} x "
+        f"{c.search.generations} gen, {c.train.epochs} ep"
+    )
+
+
+def costs_text(studies) -> str:
+    headers, rows = None, []
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    software = set()
+    for study, variants in studies.items():
+        for dirs in variants.values():
+            for d in dirs:
+                view = open_run(d)
+                cost_headers, (cost,) = cost_table(view)
+                cost_of = dict(zip(cost_headers, cost, strict=True))
+                threads = view.cfg.parallel.threads_per_rank
+                status = view.status()
+                headers = ["study", "run", "setting", "generations", *cost_headers]
+                headers += ["hosts", "devices", "threads per rank"]
+                rows.append(
+                    [
+                        study,
+                        d.name,
+                        _config_cell(view),
+                        f"{status['generations_done']}/{status['generations']}"
+                        + ("" if finished(d) else " (unfinished: not in T1/T2)"),
+                        *cost,
+                        ", ".join(sorted({r.host for r in view.results if r.host})),
+                        ", ".join(sorted({r.device for r in view.results if r.device})),
+                        threads if threads is not None else "1",
+                    ]
+                )
+                totals[study][0] += cost_of["wall hours"] or 0.0
+                totals[study][1] += cost_of["CPU hours"]
+                totals[study][2] += 1
+                software.add(view.versions)
+    lines = [
+        "# Search costs\n",
+        "Measured from the stores: CPU hours sum every evaluation's own time; wall hours run",
+        "from the first evaluation's start to the last one's end. The runs of a study ran one",
+        "after another, so a study's wall time is the sum of its runs'.\n",
+        render(headers, rows),
+        "\n## Per study\n",
+        render(
+            ["study", "runs", "wall hours (sum)", "CPU hours (sum)"],
+            [[s, int(n), round(w, 3), round(c, 3)] for s, (w, c, n) in totals.items()],
+        ),
+        "\n## Software (package versions recorded in the stores)\n",
+    ]
+    for versions in sorted(software):
+        lines.append("- " + ", ".join(f"{k} {v}" for k, v in versions))
+    return "\n".join(lines) + "\n"
+
+
+def t2_text(studies) -> str:
+    four = {s: v["four"] for s, v in studies.items() if "four" in v}
+    if not four:
+        return ""
+    parts = ["# T2: the four-objective setting (micro space, both cost savers)\n"]
+    for study, dirs in four.items():
+        dirs = [d for d in dirs if finished(d)]
+        if not dirs:
+            continue
+        views = [open_run(d) for d in dirs]
+        names = list(views[0].names)
+        headers = ["run", "front size", "hypervolume (run's own reference)"]
+        headers += [f"best {n}" for n in names]
+        rows = []
+        for d, v in zip(dirs, views, strict=True):
+            best = [
+                min(r.objectives[n] for r in v.front)
+                if n != "introspection"
+                else max(r.objectives[n] for r in v.front)
+                for n in names
+            ]
+            rows.append([d.name, len(v.front_keys), round(v.hypervolume, 6), *best])
+        parts.append(f"## {study}\n\n" + render(headers, rows))
+        parts.append(f"\n### Pareto set of {dirs[0].name}\n\n" + render(*pareto_table(views[0])))
+        hv = [v.hypervolume for v in views]
+        parts.append(
+            f"\nHypervolume over {len(hv)} seed(s): {np.mean(hv):.6g}"
+            + (f" ± {np.std(hv, ddof=1):.2g}" if len(hv) > 1 else "")
+            + " (each run's own reference point: compare within a run, not across runs)\n"
+        )
+    return "\n".join(parts)
+
+
+def proxy_text(results: Path) -> str:
+    files = sorted((results / "proxy-fidelity").glob("*.jsonl"))
+    if not files:
+        return ""
+    parts = [
+        "# Proxy fidelity: does the search's cheap training rank like a longer one?\n",
+        "Kendall's tau-b (scipy) between each recipe's validation errors and the long\n"
+        "reference recipe's, over the same random NB201 cells; 90% bootstrap interval over\n"
+        "cells; seconds per evaluation measured with one thread while another process\n"
+        "shared the 2-core machine.\n",
+    ]
+    for f in files:
+        parts.append(f"## {f.stem}\n\n" + render(*report_rows(f)))
+    return "\n".join(parts)
+
+
+def build(results: Path) -> dict[Path, str]:
+    """Every text file this script owns, path -> content."""
+    studies = runs(results)
+    out = {}
+    for name, text in (
+        ("T1.md", t1_text(studies, results)),
+        ("T2.md", t2_text(studies)),
+        ("costs.md", costs_text(studies) if studies else ""),
+        ("proxy-fidelity.md", proxy_text(results)),
+    ):
+        if text:
+            out[results / name] = text
+    for variants in studies.values():
+        for dirs in variants.values():
+            for d in dirs:
+                cfg = to_dict(open_run(d).cfg)
+                out[d / "config.yaml"] = yaml.safe_dump(cfg, sort_keys=False)
+    return out
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", default="results")
+    p.add_argument("--check", action="store_true", help="compare, write nothing")
+    args = p.parse_args(argv)
+    results = Path(args.results)
+    files = build(results)
+    if args.check:
+        stale = [
+            str(path)
+            for path, text in files.items()
+            if not path.is_file() or path.read_text() != text
+        ]
+        for path in stale:
+            print(f"differs from a regeneration: {path}")
+        return 1 if stale else 0
+    for path, text in files.items():
+        path.write_text(text)
+        print(f"wrote {path}")
+    pairs = [
+        (t, str(results / so), str(results / mo)) for t, so, mo in _pairs(runs(results), results)
+    ]
+    if pairs:
+        print(f"wrote {draw(pairs, str(results / 'F1.png'))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,68 @@
+"""results/: the committed tables are what analysis/ makes of the committed stores.
+
+Two oracles: a regeneration that must match byte for byte, and the T1 per-run rows recomputed
+from the SQLite files with nothing but sqlite3 + json (no xnas code in the loop).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+RESULTS = REPO / "results"
+
+
+def _stores():
+    return sorted(RESULTS.glob("*/*-seed*/xnas.sqlite"))
+
+
+pytestmark = pytest.mark.skipif(not _stores(), reason="no study stores committed under results/")
+
+
+def test_committed_tables_regenerate_byte_for_byte():
+    done = subprocess.run(
+        [sys.executable, "analysis/results_tables.py", "--check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _every_run_rows():
+    text = (RESULTS / "T1.md").read_text().split("## Every run", 1)[1]
+    rows = [line.strip("|").split(" | ") for line in text.splitlines() if line.startswith("| ")]
+    header, *body = rows
+    return [
+        dict(zip([h.strip() for h in header], [c.strip() for c in row], strict=True))
+        for row in body
+    ]
+
+
+def test_t1_rows_agree_with_the_raw_stores():
+    rows = _every_run_rows()
+    assert rows, "T1.md lists no run"
+    for row in rows:
+        con = sqlite3.connect(f"file:{RESULTS / row['run'] / 'xnas.sqlite'}?mode=ro", uri=True)
+        results = [json.loads(text) for (text,) in con.execute("SELECT result FROM evaluations")]
+        con.close()
+        ok = [r["objectives"] for r in results if r["status"] == "ok"]
+        ok = [o for o in ok if "error" in o and "introspection" in o]
+        best_err = min(ok, key=lambda o: (o["error"], -o["introspection"]))
+        best_int = max(ok, key=lambda o: (o["introspection"], -o["error"]))
+        assert int(row["evaluations"]) == len(ok)
+        assert float(row["best-error: error"]) == pytest.approx(best_err["error"], abs=1e-6)
+        assert float(row["best-error: introspection"]) == pytest.approx(
+            best_err["introspection"], abs=1e-6
+        )
+        assert float(row["best-introspection: introspection"]) == pytest.approx(
+            best_int["introspection"], abs=1e-6
+        )
+        assert float(row["best-introspection: error"]) == pytest.approx(best_int["error"], abs=1e-6)

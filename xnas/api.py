@@ -1,0 +1,74 @@
+"""The Python API a notebook uses; the CLI goes through the same functions.
+
+import xnas
+cfg = xnas.load_config("experiments/demo/config.yaml", {"search.generations": 2})
+run = xnas.search(cfg, "runs/nb")          # or xnas.search("config.yaml", "runs/nb")
+run = xnas.open_run("runs/nb")             # any run directory, finished or not
+run.front_frame(); run.frame(); run.plot(); print(run.table("cost"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from xnas.config import Config, config_from, to_dict
+from xnas.config import load_config as _load_yaml
+from xnas.report.view import RunView, open_run
+
+
+def _overrides(overrides: Mapping[str, Any] | Iterable[str] | None) -> list[str]:
+    """``{"train.epochs": 2}`` or ``["train.epochs=2"]`` as the CLI's ``--set`` strings."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, Mapping):
+        import yaml
+
+        return [
+            f"{k}={yaml.safe_dump(v, default_flow_style=True).strip()}"
+            for k, v in overrides.items()
+        ]
+    return list(overrides)
+
+
+def load_config(
+    source: Config | Mapping | str | Path | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+) -> Config:
+    """A validated Config from a YAML file, a plain mapping, a Config, or the defaults,
+    with ``overrides`` applied (the same rules and errors as ``--set``)."""
+    sets = _overrides(overrides)
+    if source is None or isinstance(source, (str, Path)):
+        return _load_yaml(source, sets)
+    return config_from(to_dict(source) if isinstance(source, Config) else dict(source), sets)
+
+
+def search(
+    source: Config | Mapping | str | Path,
+    run_dir: str | Path | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+    *,
+    on_generation=None,
+) -> RunView | None:
+    """Run a search (serially, or as one rank of an MPI job) and return its RunView;
+    ``None`` on an MPI evaluator rank. ``run_dir`` defaults to runs/<data>-<space>-<time>."""
+    import time
+
+    from xnas.run import run_search
+
+    cfg = load_config(source, overrides)
+    run_dir = run_dir or f"runs/{cfg.data.name}-{cfg.space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    front = run_search(cfg, run_dir, on_generation=on_generation)
+    return None if front is None else open_run(run_dir)
+
+
+def resume(run_dir: str | Path, *, on_generation=None) -> RunView | None:
+    """Continue a stored search from its last committed generation."""
+    from xnas.run import run_search
+
+    front = run_search(None, run_dir, resume=True, on_generation=on_generation)
+    return None if front is None else open_run(run_dir)
+
+
+__all__ = ["RunView", "load_config", "open_run", "resume", "search"]

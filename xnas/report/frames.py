@@ -1,0 +1,118 @@
+"""A run as tables of data: pandas DataFrames for notebooks, CSV for ``xnas export``.
+
+One row per stored evaluation, one column per objective value, plus ``<objective>_provenance``
+(measured | counted | modelled | predicted | extrapolated | tabular) so a modelled or
+extrapolated value is never mistaken for a measured one after it leaves xnas.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from xnas.report.view import RunView, open_run
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+HEAD = ["key", "generation", "status", "violation", "on_front"]
+TAIL = [
+    "epochs",
+    "final_val_acc",
+    "rank",
+    "host",
+    "device",
+    "train_s",
+    "total_s",
+    "weights_path",
+    "donor_key",
+    "inherited_fraction",
+    "reused_from",
+    "rung",
+    "failure",
+]
+
+
+def _view(run: RunView | str | Path) -> RunView:
+    return run if isinstance(run, RunView) else open_run(run)
+
+
+def columns(view: RunView) -> list[str]:
+    names = sorted({n for r in view.results for n in r.objectives})
+    return HEAD + names + [f"{n}_provenance" for n in names] + TAIL
+
+
+def records(view: RunView) -> list[list]:
+    """The rows of ``columns(view)``, in stored order."""
+    names = sorted({n for r in view.results for n in r.objectives})
+    front = set(view.front_keys)
+    out = []
+    for gen, violation, r in view.rows:
+        out.append(
+            [
+                r.key,
+                gen,
+                r.status,
+                violation,
+                r.key in front,
+                *[r.objectives.get(n, "") for n in names],
+                *[r.provenance(n) if n in r.objectives else "" for n in names],
+                r.epochs,
+                r.curve[-1] if r.curve else "",
+                r.rank,
+                r.host,
+                r.device,
+                r.timings.get("train", ""),
+                r.timings.get("total", ""),
+                r.weights_path or "",
+                r.donor_key or "",
+                r.inherited_fraction,
+                r.reused_from or "",
+                "" if r.rung is None else r.rung,
+                r.error.splitlines()[0] if r.error else "",
+            ]
+        )
+    return out
+
+
+def write_csv(run: RunView | str | Path, out: IO[str]) -> int:
+    """Every evaluation as CSV (pandas.read_csv-friendly); returns the number of rows."""
+    view = _view(run)
+    rows = records(view)
+    w = csv.writer(out)
+    w.writerow(columns(view))
+    w.writerows(rows)
+    return len(rows)
+
+
+def results_frame(run: RunView | str | Path) -> pd.DataFrame:
+    """Every evaluation as a DataFrame indexed by key (empty cells as NaN)."""
+    import pandas as pd
+
+    view = _view(run)
+    frame = pd.DataFrame(records(view), columns=columns(view)).set_index("key")
+    return frame.replace("", float("nan")).infer_objects()
+
+
+def front_frame(run: RunView | str | Path) -> pd.DataFrame:
+    """The front: each configured objective's value and provenance, best first by the
+    first searched objective."""
+    import pandas as pd
+
+    view = _view(run)
+    names = list(view.recorded)
+    rows = [
+        {
+            "key": r.key,
+            **{n: r.objectives.get(n) for n in names},
+            **{f"{n}_provenance": r.provenance(n) for n in names if n in r.objectives},
+            "status": r.status,
+            "epochs": r.epochs,
+        }
+        for r in view.front
+    ]
+    frame = pd.DataFrame(
+        rows, columns=["key", *names, *(f"{n}_provenance" for n in names), "status", "epochs"]
+    )
+    return frame.sort_values([names[0], "key"]).set_index("key") if rows else frame
