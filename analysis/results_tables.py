@@ -85,7 +85,8 @@ def t1_text(studies, results: Path) -> str:
     head = (
         "# T1: XNAS single- vs multi-objective search\n\n"
         "Per task and search: the best-error and the best-introspection architecture of each\n"
-        "run (error and introspectability, both measured on the validation split), and the\n"
+        "run (error and introspectability, both measured on the validation split), the best\n"
+        "introspectability within one point of error of the run's best error, and the\n"
         "hypervolume of the run's (error, introspection) points at reference (1, 0);\n"
         "mean ± sample sd over seeds.\n\n"
     )

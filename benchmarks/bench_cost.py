@@ -1,5 +1,7 @@
 """Ablation of the cost savers: the same search with neither, inheritance only,
-extrapolation only, and both (``python benchmarks/bench_cost.py``).
+extrapolation only, and both (``python benchmarks/bench_cost.py``); ``both`` reads an
+inheriting child's curve as the continuation of its donor's (``cost.donor_prior``), and
+``both_no_prior`` is the same without it.
 
 One real search on digits (NB201 cell, C=8; error + params; NSGA-II, population 8,
 8 generations, 8 epochs; seed 0), serial, all variants in one run. Prints one JSON
@@ -48,6 +50,15 @@ VARIANTS = {
         "cost.inherit_epochs=3",
         "cost.extrapolate=true",
         "cost.min_epochs=2",
+    ],
+    # the same without the donor's curve as prior: children (3 epochs) get one check at
+    # epoch 2; with it, checks from their first epoch
+    "both_no_prior": [
+        "cost.inherit=true",
+        "cost.inherit_epochs=3",
+        "cost.extrapolate=true",
+        "cost.min_epochs=2",
+        "cost.donor_prior=false",
     ],
     "both_child_budget_1": [
         "cost.inherit=true",
@@ -103,7 +114,14 @@ def main() -> None:
         errors = [
             abs(first["predicted_final_accuracy"] - r.curve[-1])
             for r in ok
-            if (first := r.measurements.get("error", {}).get("first_prediction"))
+            if r.curve and (first := r.measurements.get("error", {}).get("first_prediction"))
+        ]
+        child_errors = [  # inheriting children: predicted with the donor's curve as prior
+            abs(first["predicted_final_accuracy"] - r.curve[-1])
+            for r in ok
+            if r.donor_key
+            and r.curve  # a reuse copies its source's record but trained nothing itself
+            and (first := r.measurements.get("error", {}).get("first_prediction"))
         ]
         out[name] = {
             "evaluations": len(results),
@@ -114,6 +132,11 @@ def main() -> None:
             "wall_s": round(wall, 1),
             "prediction_mae": round(statistics.mean(errors), 4) if errors else None,
             "predictions_checked": len(errors),
+            "stopped_children": sum(r.status == "stopped" and bool(r.donor_key) for r in results),
+            "child_prediction_mae": (
+                round(statistics.mean(child_errors), 4) if child_errors else None
+            ),
+            "child_predictions_checked": len(child_errors),
         }
     worst = np.vstack(list(fronts.values())).max(axis=0)
     ref = np.array([1.0, 1.1 * worst[1]])

@@ -107,6 +107,13 @@ def test_resume_after_a_kill_repeats_nothing_and_ends_with_the_same_front(tmp_pa
     assert not set(resumed.calls) & set(killed.calls)  # nothing finished is repeated
     assert len(killed.calls) + len(resumed.calls) == len(full.calls)
     assert stored(tmp_path / "cut") == stored(tmp_path / "full")
+    # the killed generation's counters: what it stored before the kill counts as evaluated
+    # in it, not as reused, so the cost table of the resumed run equals the full run's
+    with RunStore.open(tmp_path / "cut") as a, RunStore.open(tmp_path / "full") as b:
+        assert [g.counters for g in a.generations()] == [g.counters for g in b.generations()]
+    from xnas.report.tables import cost_table
+
+    assert cost_table(tmp_path / "cut")[1][0][:7] == cost_table(tmp_path / "full")[1][0][:7]
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES.names())

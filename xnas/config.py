@@ -219,6 +219,9 @@ class CostConfig:
     extrapolate: bool = False  # stop training that cannot reach the front (stop rule)
     min_epochs: int = 3  # epochs before the first extrapolation
     band_quantile: float = 0.99  # two-sided coverage of the calibrated learning-curve band
+    # with inherit + extrapolate: read a child's curve as the continuation of its donor's, so
+    # min_epochs counts the donor's epochs and a short child can be stopped (stoprule.check)
+    donor_prior: bool = True
     # multi-fidelity: successive halving over each generation's new candidates (xnas.fidelity)
     fidelity: bool = False
     eta: int = 3  # 1/eta of a rung continues to the next

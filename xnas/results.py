@@ -79,6 +79,9 @@ class EvalTask:
     donor_key: str | None = None
     donor_weights: str | None = None  # state-dict file of the donor (weight inheritance)
     stop: StopRule | None = None  # learning-curve stop rule with the driver's front snapshot
+    # an inheriting child's donor curve: the stop rule reads the child's curve as its
+    # continuation, so a child trained fewer epochs than min_epochs can still be stopped
+    prior_curve: tuple[float, ...] = ()
     # a functionally equivalent genome's evaluation (space.equivalence): no training; the
     # static objectives are computed for this genome, the trained ones are that result's
     reuse: EvalResult | None = None

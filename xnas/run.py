@@ -253,6 +253,8 @@ class _Search:
             front = self.archive.vectors()
             rule = StopRule(tuple(self.names), front, cost.min_epochs, cost.band_quantile)
             task = replace(task, stop=rule)
+            if task.donor_key is not None and cost.donor_prior:  # donor's curve: the prior
+                task = replace(task, prior_curve=tuple(donor.curve))
         return task if rung is None else self.rung_task(task, rung)
 
     def schedule(self, full_epochs: int) -> tuple[int, ...]:
@@ -618,7 +620,12 @@ class _Generational(_Policy):
             for genome, key in zip(genomes, keys, strict=True):
                 if key not in s.store and key not in new:
                     new[key] = genome
-            self.batch = (genomes, keys, len(new))
+            # on resume, what the interrupted attempt stored in this generation was evaluated
+            # in it, not reused: the counters equal an uninterrupted run's
+            earlier = set()
+            if self.gen > self.committed:
+                earlier = s.store.keys_of_generation(self.gen) & set(keys)
+            self.batch = (genomes, keys, len(new) + len(earlier))
             work: list[Work] = []
             for genome in new.values():  # one per equivalence class; the rest wait for it
                 eq = s.class_of(genome)

@@ -111,3 +111,51 @@ def test_a_hopeless_candidate_stops_at_min_epochs_with_a_flagged_prediction():
     assert how["at_epoch"] == result.epochs and how["target_epoch"] == 12
     assert max(result.curve) >= 0.1 + 0.25 * 0.9  # never stopped near chance
     assert result.objectives["introspection"] > 0  # computed on the weights it has
+
+
+def test_a_donor_curve_lets_a_short_child_be_stopped_and_is_never_less_safe():
+    """Inheritance + stop rule: a child trained 2 epochs (< min_epochs 3) could never be
+    stopped alone; read as the continuation of its donor's curve it can, after 1 epoch."""
+    rule = StopRule(("error",), ((0.01,),), min_epochs=3)  # a front at 99% accuracy
+    donor = (0.6, 0.7, 0.72, 0.73)
+    child = (0.71,)  # 1 epoch of 2, below its donor's best
+    assert check(rule, child, 2, {}, chance=0.1)[0] is False  # alone: before min_epochs
+    stop, prediction = check(rule, child, 2, {}, chance=0.1, prior=donor)
+    assert stop is True
+    assert prediction.at_epoch == 5 and prediction.target_epoch == 6  # counted from the donor
+    # the optimistic bound starts from the donor's best: never below what the donor reached
+    assert prediction.upper >= max(donor)
+    # a front the donor's level could still beat: no stop
+    assert check(StopRule(("error",), ((0.3,),), 3), child, 2, {}, 0.1, prior=donor)[0] is False
+    # a child at chance is never stopped, whatever its donor reached (its own curve decides)
+    assert check(rule, (0.1,), 2, {}, chance=0.1, prior=donor)[0] is False
+    # a child rising far above its donor has not said where it ends
+    assert check(rule, (0.95,), 2, {}, chance=0.1, prior=donor)[0] is False
+    # the last epoch of the child's budget is never a stop decision
+    assert check(rule, (0.71, 0.72), 2, {}, chance=0.1, prior=donor)[0] is False
+
+
+def test_the_driver_hands_an_inheriting_child_its_donors_curve(tmp_path):
+    from xnas.run import run_search
+
+    seen = []
+    run_search(
+        cfg(
+            "search.generations=2",
+            "train.epochs=3",
+            "cost.inherit=true",
+            "cost.inherit_epochs=1",
+            "cost.extrapolate=true",
+            "cost.min_epochs=2",
+        ),
+        tmp_path / "r",
+        on_launch=seen.append,
+    )
+    from xnas.store import RunStore
+
+    with RunStore.open(tmp_path / "r") as store:
+        children = [t for t in seen if t.donor_key]
+        assert children, "no inheriting child in two generations"
+        for t in children:
+            assert t.prior_curve == store.get(t.donor_key).curve and len(t.prior_curve) == 3
+        assert all(t.prior_curve == () for t in seen if not t.donor_key)

@@ -181,6 +181,7 @@ def evaluate(task: EvalTask) -> EvalResult:
                 values,
                 chance=1.0 / bundle.num_classes,
                 val_samples=len(bundle.val),
+                prior=task.prior_curve,
             )
             if prediction is not None:
                 predictions.append(prediction)
@@ -250,6 +251,11 @@ def evaluate(task: EvalTask) -> EvalResult:
                     "quantile": task.stop.quantile,
                     **last.as_dict(),
                 }
+                if task.prior_curve:  # epochs counted from the donor's curve
+                    how["error"]["prior"] = {
+                        "donor": task.donor_key,
+                        "epochs": len(task.prior_curve),
+                    }
             else:  # kept to measure how good the extrapolation was
                 how["error"]["first_prediction"] = predictions[0].as_dict()
 

@@ -18,6 +18,7 @@ when the config is read (``run.check_cost``) instead of running a rule that neve
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from pymoo.util.dominator import Dominator
@@ -77,16 +78,24 @@ def check(
     chance: float = 0.0,
     band: HeadroomBand | None = None,
     val_samples: int | None = None,
+    prior: Sequence[float] = (),
 ) -> tuple[bool, Prediction | None]:
     """(stop?, prediction) after ``len(curve)`` epochs of a ``target_epoch`` budget.
 
     ``chance``: accuracy of guessing (1 / classes); ``val_samples``: size of the
     validation set the curve was measured on (its sampling noise widens the bound).
+    ``prior``: an inheriting child's donor curve. The child's curve is read as its
+    continuation: the band sees ``prior + curve`` at epoch ``len(prior) + len(curve)`` of
+    ``len(prior) + target_epoch``, so ``min_epochs`` counts the donor's epochs and a child
+    can be stopped after its first epoch. Safe by construction: the band starts from the
+    best accuracy of donor *and* child, so the optimistic bound is never below the donor's
+    best; the near-chance guard reads the child's own curve, the rising guard both.
     """
-    if len(curve) < rule.min_epochs or len(curve) >= target_epoch:
+    full = (*prior, *curve)
+    if len(full) < rule.min_epochs or len(curve) >= target_epoch:
         return False, None
-    prediction = (band or default_band()).predict(curve, target_epoch, rule.quantile)
-    if not rule.front or near_chance(curve, chance) or still_rising(curve):
+    prediction = (band or default_band()).predict(full, len(prior) + target_epoch, rule.quantile)
+    if not rule.front or near_chance(curve, chance) or still_rising(full):
         return False, prediction
     best = max(prediction.upper, max(curve))  # never more pessimistic than what was seen
     if val_samples:

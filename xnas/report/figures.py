@@ -209,7 +209,8 @@ def _curves(ok: list[EvalResult], front: set[str], out: Path, formats) -> list[P
             ax.plot(epochs[-1], r.curve[-1], "x", color="#ff7f0e")
             if "target_epoch" in pred:
                 # spread the bands a little along x so they stay apart
-                t = pred["target_epoch"] + 0.04 * (i % 9)
+                # a child with its donor as prior counts epochs from the donor's start
+                t = pred["target_epoch"] - pred.get("prior", {}).get("epochs", 0) + 0.04 * (i % 9)
                 m = pred["predicted_final_accuracy"]
                 ax.plot([epochs[-1], t], [r.curve[-1], m], ls=":", color="#ff7f0e", lw=1)
                 ax.errorbar(

@@ -330,6 +330,11 @@ class RunStore:
             is not None
         )
 
+    def keys_of_generation(self, generation: int) -> set[str]:
+        """Keys stored in ``generation`` (indexed: cheap at any run size)."""
+        rows = self.conn.execute("SELECT key FROM evaluations WHERE generation = ?", (generation,))
+        return {key for (key,) in rows}
+
     def results(self) -> Iterator[tuple[int, float, EvalResult]]:
         """(generation, violation, result) in the order they were committed."""
         for gen, violation, text in self.conn.execute(
