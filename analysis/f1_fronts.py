@@ -13,6 +13,7 @@ import argparse
 from collections import defaultdict
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -46,9 +47,12 @@ def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
         by_task[task].append((so, mo))
     fig, axes = plt.subplots(1, len(by_task), figsize=(4.6 * len(by_task), 4), squeeze=False)
     for ax, (task, runs) in zip(axes.flat, by_task.items(), strict=True):
+        errors, fronts = [], []
         for seed, (so, mo) in enumerate(runs):
             for run_dir, label in ((so, "single-objective"), (mo, "multi-objective")):
                 every, front = points(run_dir)
+                errors += [e for e, _ in every]
+                fronts += [e for e, _ in front]
                 colour = COLOURS[label]
                 ax.scatter(*zip(*every, strict=True), s=5, color=colour, alpha=0.12, lw=0)
                 ax.plot(
@@ -61,7 +65,13 @@ def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
                     alpha=0.85,
                     label=f"{label} front" if seed == 0 else None,
                 )
-        ax.set_title(f"{task} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
+        # the axis spans the fronts and most points; chance-level cells (e.g. all-"none")
+        # would squash the fronts into a corner, so the farthest 2% are counted, not drawn
+        right = max(max(fronts) * 1.3, float(np.quantile(errors, 0.98)))
+        beyond = sum(e > right for e in errors)
+        ax.set_xlim(-0.02 * right, right)
+        title = f"{task} ({len(runs)} seed{'s' if len(runs) > 1 else ''})"
+        ax.set_title(title + (f"; {beyond} points beyond error {right:.2f}" if beyond else ""))
         ax.set_xlabel("error (1 - val. acc., measured)")
         ax.set_ylabel("introspectability (higher is better)")
         ax.grid(alpha=0.3)

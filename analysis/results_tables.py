@@ -53,8 +53,16 @@ def runs(results: Path) -> dict[str, dict[str, list[Path]]]:
             found[store.parent.parent.name][m.group(1)].append((int(m.group(2)), store.parent))
     return {
         study: {v: [p for _, p in sorted(items)] for v, items in variants.items()}
-        for study, variants in sorted(found.items())
+        for study, variants in sorted(found.items(), key=lambda kv: _order(kv[0]))
     }
+
+
+TASKS = ("lines", "digits", "mnist", "cifar10")  # the study's order: easiest first
+
+
+def _order(study: str) -> tuple:
+    kind, _, task = study.partition("-")
+    return (kind != "xnas", TASKS.index(task) if task in TASKS else len(TASKS), study)
 
 
 def finished(run_dir: Path) -> bool:
@@ -201,7 +209,10 @@ def proxy_text(results: Path) -> str:
         "shared the 2-core machine.\n",
     ]
     for f in files:
-        parts.append(f"## {f.stem}\n\n" + render(*report_rows(f)))
+        try:
+            parts.append(f"## {f.stem}\n\n" + render(*report_rows(f)))
+        except LookupError as exc:  # still running: no reference training stored yet
+            parts.append(f"## {f.stem}\n\n({exc})\n")
     return "\n".join(parts)
 
 
