@@ -66,3 +66,6 @@ def test_t1_rows_agree_with_the_raw_stores():
             best_int["introspection"], abs=1e-6
         )
         assert float(row["best-introspection: error"]) == pytest.approx(best_int["error"], abs=1e-6)
+        near = max(o["introspection"] for o in ok if o["error"] <= best_err["error"] + 0.01)
+        key = "best introspection within +0.01 of the best error"
+        assert float(row[key]) == pytest.approx(near, abs=1e-6)
