@@ -23,6 +23,7 @@ that differs from what is committed (``tests/test_results.py`` runs it).
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 from collections import defaultdict
@@ -38,8 +39,11 @@ from proxy_fidelity import report_rows  # noqa: E402
 from t1_single_vs_multi import t1  # noqa: E402
 
 from xnas.config import to_dict  # noqa: E402
-from xnas.report import open_run  # noqa: E402
+from xnas.report import open_run as _open_run  # noqa: E402
 from xnas.report.tables import cost_table, pareto_table, render  # noqa: E402
+
+# each store is read once per regeneration, however many tables use it
+open_run = functools.lru_cache(maxsize=None)(_open_run)
 
 RUN = re.compile(r"(so|mo|four)-seed(\d+)$")
 

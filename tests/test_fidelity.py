@@ -285,26 +285,12 @@ def test_promoted_inheriting_children_keep_their_donor_and_their_own_weights(tmp
     ],
 )
 def test_settings_fidelity_cannot_use_are_one_line_and_exit_2(tmp_path, extra, message):
-    import subprocess
-    import sys
+    from tests.conftest import xnas_cli
 
     sets = [x for e in [*BASE, *extra] for x in ("--set", e)]
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text("search: {generations: 1}\n")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "xnas",
-            "search",
-            str(cfg_file),
-            *sets,
-            "--run-dir",
-            str(tmp_path / "run"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    proc = xnas_cli("search", str(cfg_file), *sets, "--run-dir", str(tmp_path / "run"))
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
