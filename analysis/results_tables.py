@@ -39,6 +39,7 @@ from proxy_fidelity import report_rows  # noqa: E402
 from t1_single_vs_multi import t1  # noqa: E402
 
 from xnas.config import to_dict  # noqa: E402
+from xnas.objectives import OBJECTIVES  # noqa: E402
 from xnas.report import open_run as _open_run  # noqa: E402
 from xnas.report.tables import cost_table, pareto_table, render  # noqa: E402
 
@@ -168,36 +169,59 @@ def costs_text(studies) -> str:
     return "\n".join(lines) + "\n"
 
 
+def common_hypervolumes(views) -> list[float]:
+    """Each run's hypervolume in one box shared by a study's runs, so seeds compare: every
+    objective scaled to [0, 1] between the best value any run reached (ideal) and the worst
+    of the runs' own fixed reference points (pymoo's HV normalisation)."""
+    from pymoo.indicators.hv import HV
+
+    from xnas.summary import feasible_front
+
+    fronts, rows = [], []
+    for v in views:
+        _, F, idx = feasible_front(v.rows, list(v.names), list(v.constraints))
+        fronts.append(F[idx])
+        rows.append(F)
+    ideal = np.vstack(rows).min(axis=0)
+    ref = np.max([v.reference for v in views], axis=0)
+    hv = HV(ref_point=ref, ideal=ideal, nadir=ref, zero_to_one=True)
+    return [float(hv(F)) for F in fronts]
+
+
 def t2_text(studies) -> str:
     four = {s: v["four"] for s, v in studies.items() if "four" in v}
     if not four:
         return ""
-    parts = ["# T2: the four-objective setting (micro space, both cost savers)\n"]
+    parts = [
+        "# T2: the four-objective setting (micro space, both cost savers)\n",
+        "Per run: its front's size, the best value of each objective on it, and its\n"
+        "hypervolume in a box shared by the study's runs (each objective scaled to 0..1 between\n"
+        "the best value any run reached and the worst of the runs' reference points), so the\n"
+        "seeds compare; mean ± sample sd over seeds.\n",
+    ]
     for study, dirs in four.items():
         dirs = [d for d in dirs if finished(d)]
         if not dirs:
             continue
         views = [open_run(d) for d in dirs]
         names = list(views[0].names)
-        headers = ["run", "front size", "hypervolume (run's own reference)"]
+        hv = common_hypervolumes(views)
+        headers = ["run", "front size", "hypervolume (shared box, 0..1)"]
         headers += [f"best {n}" for n in names]
         rows = []
-        for d, v in zip(dirs, views, strict=True):
+        for d, v, h in zip(dirs, views, hv, strict=True):
             best = [
-                min(r.objectives[n] for r in v.front)
-                if n != "introspection"
-                else max(r.objectives[n] for r in v.front)
+                (max if OBJECTIVES.get(n).sense == "max" else min)(r.objectives[n] for r in v.front)
                 for n in names
             ]
-            rows.append([d.name, len(v.front_keys), round(v.hypervolume, 6), *best])
+            rows.append([d.name, len(v.front_keys), round(h, 4), *best])
         parts.append(f"## {study}\n\n" + render(headers, rows))
-        parts.append(f"\n### Pareto set of {dirs[0].name}\n\n" + render(*pareto_table(views[0])))
-        hv = [v.hypervolume for v in views]
         parts.append(
-            f"\nHypervolume over {len(hv)} seed(s): {np.mean(hv):.6g}"
-            + (f" ± {np.std(hv, ddof=1):.2g}" if len(hv) > 1 else "")
-            + " (each run's own reference point: compare within a run, not across runs)\n"
+            f"\nHypervolume over {len(hv)} seed(s): {np.mean(hv):.3f}"
+            + (f" ± {np.std(hv, ddof=1):.3f}" if len(hv) > 1 else "")
+            + "\n"
         )
+        parts.append(f"\n### Pareto set of {dirs[0].name}\n\n" + render(*pareto_table(views[0])))
     return "\n".join(parts)
 
 

@@ -32,11 +32,25 @@ for study in "$@"; do
       else config="experiments/$study-$v/config.yaml"; fi
       dir="results/$study/$v-seed$seed"
       mkdir -p "$(dirname "$dir")"
+      store="$dir/xnas.sqlite"
+      [[ -f $store ]] && cp -p "$store" "$store.before"
       echo "== $study $v seed $seed -> $dir ($(date +%T))" >&2
       experiments/launch.sh "$config" "$ranks" "$dir" --set "search.seed=$seed" \
         >"$logs/$study-$v-seed$seed.log" 2>&1
       rm -rf "$dir/weights" "$dir/inflight" "$dir/rungs" "$dir/plots" "$dir/xnas.lock"
-      "$python" - "$dir/xnas.sqlite" <<'PY'
+      # A finished run is left byte for byte as committed: only opening it (WAL mode) changed it.
+      if [[ -f $store.before ]] && "$python" - "$store.before" "$store" <<'PY'
+import sqlite3, sys
+dumps = [list(sqlite3.connect(f).iterdump()) for f in sys.argv[1:]]
+sys.exit(dumps[0] != dumps[1])
+PY
+      then
+        rm -f "$store-wal" "$store-shm"
+        mv "$store.before" "$store"
+        continue
+      fi
+      rm -f "$store.before"
+      "$python" - "$store" <<'PY'
 import sqlite3, sys
 con = sqlite3.connect(sys.argv[1])
 con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

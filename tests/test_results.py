@@ -69,3 +69,37 @@ def test_t1_rows_agree_with_the_raw_stores():
         near = max(o["introspection"] for o in ok if o["error"] <= best_err["error"] + 0.01)
         key = "best introspection within +0.01 of the best error"
         assert float(row[key]) == pytest.approx(near, abs=1e-6)
+
+
+def _staircase_area(points, ref):
+    """2-D hypervolume by the staircase (an oracle independent of pymoo): minimise both."""
+    area, prev_y = 0.0, ref[1]
+    for x, y in sorted(points):
+        if y < prev_y:
+            area += (ref[0] - x) * (prev_y - y)
+            prev_y = y
+    return area
+
+
+def test_t2_shared_box_hypervolume_against_a_staircase():
+    """T2's seeds compare in one box; checked on the committed lines pair (2 objectives)."""
+    import numpy as np
+
+    sys.path.insert(0, str(REPO / "analysis"))
+    from results_tables import common_hypervolumes
+
+    from xnas.report import open_run
+    from xnas.summary import feasible_front
+
+    dirs = sorted((RESULTS / "xnas-lines").glob("mo-seed*"))
+    if len(dirs) < 2:
+        pytest.skip("the lines pair is not committed")
+    views = [open_run(d) for d in dirs]
+    got = common_hypervolumes(views)
+    Fs = [feasible_front(v.rows, list(v.names), list(v.constraints))[1] for v in views]
+    ideal = np.vstack(Fs).min(axis=0)
+    ref = np.max([v.reference for v in views], axis=0)
+    for F, hv in zip(Fs, got, strict=True):
+        scaled = (F - ideal) / (ref - ideal)
+        assert 0.0 < hv < 1.0
+        assert hv == pytest.approx(_staircase_area(scaled.tolist(), (1.0, 1.0)), rel=1e-9)
