@@ -221,7 +221,12 @@ def t2_text(studies) -> str:
             + (f" ± {np.std(hv, ddof=1):.3f}" if len(hv) > 1 else "")
             + "\n"
         )
-        parts.append(f"\n### Pareto set of {dirs[0].name}\n\n" + render(*pareto_table(views[0])))
+        headers, rows = pareto_table(views[0])
+        keep = [i for i, h in enumerate(headers) if h != "donor"]  # the keys are long enough
+        parts.append(
+            f"\n### Pareto set of {dirs[0].name}\n\n"
+            + render([headers[i] for i in keep], [[r[i] for i in keep] for r in rows])
+        )
     return "\n".join(parts)
 
 

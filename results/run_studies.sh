@@ -5,8 +5,9 @@
 #
 # An `xnas-<data>` study is the single- vs multi-objective pair experiments/xnas-<data>-{so,mo}
 # over seeds 0..SEEDS-1; a `four-<data>` study is experiments/four-<data> over the same seeds.
-# Each run goes to results/STUDY/<so|mo|four>-seed<N>/ on RANKS MPI ranks (default 3: a
-# driver and two one-thread evaluators, the 2-core machine the committed numbers come from).
+# Each run goes to $RESULTS/STUDY/<so|mo|four>-seed<N>/ (RESULTS: default results/, relative
+# to the repository) on RANKS MPI ranks (default 3: a driver and two one-thread evaluators,
+# the 2-core machine the committed numbers come from).
 # A run whose store exists is resumed (a finished one returns at once), so the script can be
 # re-run after a kill or in a later session. Afterwards only the SQLite store is kept: weight
 # files and in-flight checkpoints are deleted and the store is vacuumed, so what is committed
@@ -17,6 +18,7 @@ cd "$repo"
 export XNAS_DATA="${XNAS_DATA:-$repo/../shared/data}"
 ranks="${RANKS:-3}"
 seeds="${SEEDS:-3}"
+results="${RESULTS:-results}"
 python="${PYTHON:-$repo/.venv/bin/python}"
 logs="runs/study-logs"
 mkdir -p "$logs"
@@ -30,7 +32,7 @@ for study in "$@"; do
     for v in "${variants[@]}"; do
       if [[ $v == four ]]; then config="experiments/$study/config.yaml"
       else config="experiments/$study-$v/config.yaml"; fi
-      dir="results/$study/$v-seed$seed"
+      dir="$results/$study/$v-seed$seed"
       mkdir -p "$(dirname "$dir")"
       store="$dir/xnas.sqlite"
       [[ -f $store ]] && cp -p "$store" "$store.before"

@@ -7,6 +7,7 @@ from the SQLite files with nothing but sqlite3 + json (no xnas code in the loop)
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -103,3 +104,29 @@ def test_t2_shared_box_hypervolume_against_a_staircase():
         scaled = (F - ideal) / (ref - ideal)
         assert 0.0 < hv < 1.0
         assert hv == pytest.approx(_staircase_area(scaled.tolist(), (1.0, 1.0)), rel=1e-9)
+
+
+@pytest.mark.mpi
+def test_run_studies_leaves_a_finished_store_byte_for_byte(tmp_path):
+    """Re-running the study script over finished runs (resume returns at once) must not
+    rewrite the committed stores: it used to vacuum them again, changing their bytes."""
+    import shutil
+
+    runs = [RESULTS / "xnas-lines" / f"{v}-seed0" for v in ("so", "mo")]
+    if not all((d / "xnas.sqlite").exists() for d in runs):
+        pytest.skip("the lines pair is not committed")
+    for d in runs:
+        shutil.copytree(d, tmp_path / "xnas-lines" / d.name)
+    done = subprocess.run(
+        ["bash", "results/run_studies.sh", "xnas-lines"],
+        cwd=REPO,
+        env={**os.environ, "RESULTS": str(tmp_path), "SEEDS": "1", "RANKS": "2"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for d in runs:
+        copy = tmp_path / "xnas-lines" / d.name
+        assert (copy / "xnas.sqlite").read_bytes() == (d / "xnas.sqlite").read_bytes()
+        assert not (copy / "xnas.sqlite.before").exists()
