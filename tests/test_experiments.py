@@ -58,3 +58,20 @@ def test_an_xnas_pair_differs_only_in_what_it_optimises(data):
         load_config(REPO / "experiments" / f"xnas-{data}-{m}" / "config.yaml") for m in ("so", "mo")
     )
     assert replace(so, objectives=mo.objectives) == mo
+
+
+def test_tracked_shell_scripts_are_executable_in_a_clone():
+    """A clone takes file modes from git, not from this checkout: a script committed 644 runs
+    here (after a chmod) but is 'Permission denied' for a user (results/run_studies.sh was)."""
+    import subprocess
+
+    listing = subprocess.run(
+        ["git", "ls-files", "-s", "--", "*.sh"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert listing, "no tracked shell scripts found"
+    modes = {line.split("\t", 1)[1]: line.split()[0] for line in listing}
+    assert {path: mode for path, mode in modes.items() if mode != "100755"} == {}
