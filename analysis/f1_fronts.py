@@ -47,11 +47,12 @@ def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
         by_task[task].append((so, mo))
     fig, axes = plt.subplots(1, len(by_task), figsize=(4.6 * len(by_task), 4), squeeze=False)
     for ax, (task, runs) in zip(axes.flat, by_task.items(), strict=True):
-        errors, fronts = [], []
+        errors, fronts, drawn = [], [], []
         for seed, (so, mo) in enumerate(runs):
             for run_dir, label in ((so, "single-objective"), (mo, "multi-objective")):
                 every, front = points(run_dir)
                 errors += [e for e, _ in every]
+                drawn += every
                 fronts += [e for e, _ in front]
                 colour = COLOURS[label]
                 ax.scatter(*zip(*every, strict=True), s=5, color=colour, alpha=0.12, lw=0)
@@ -65,13 +66,18 @@ def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
                     alpha=0.85,
                     label=f"{label} front" if seed == 0 else None,
                 )
-        # the axis spans the fronts and most points; chance-level cells (e.g. all-"none")
-        # would squash the fronts into a corner, so the farthest 2% are counted, not drawn
-        right = max(max(fronts) * 1.3, float(np.quantile(errors, 0.98)))
+        # the axes span the fronts and most points; chance-level cells (e.g. all-"none")
+        # would squash the fronts into a corner, so the farthest 2% are counted, not drawn,
+        # and the error axis starts near the best error, not at 0 (CIFAR-10's are all > 0.6)
+        low = min(errors)
+        right = max(max(fronts) + 0.3 * (max(fronts) - low), float(np.quantile(errors, 0.98)))
         beyond = sum(e > right for e in errors)
-        ax.set_xlim(-0.02 * right, right)
+        ax.set_xlim(low - 0.03 * (right - low), right)
+        shown = [i for e, i in drawn if e <= right]
+        pad = 0.05 * (max(shown) - min(shown))
+        ax.set_ylim(min(shown) - pad, max(shown) + pad)
         title = f"{task} ({len(runs)} seed{'s' if len(runs) > 1 else ''})"
-        ax.set_title(title + (f"; {beyond} points beyond error {right:.2f}" if beyond else ""))
+        ax.set_title(title + (f"\n{beyond} points beyond error {right:.2f}" if beyond else ""))
         ax.set_xlabel("error (1 - val. acc., measured)")
         ax.set_ylabel("introspectability (higher is better)")
         ax.grid(alpha=0.3)

@@ -9,7 +9,8 @@ proxy-fidelity lines ``results/proxy-fidelity/<data>.jsonl``, and writes
 
 - ``T1.md``: single- vs multi-objective per task, mean +- sd over seeds, then every run;
 - ``T2.md``: the four-objective runs: front size, hypervolume, best value per objective per
-  seed, and the Pareto set of seed 0;
+  seed, Spearman's rho between the objectives over each run's fully trained networks, and
+  the Pareto set of seed 0;
 - ``costs.md``: what every study cost (evaluations, epochs, CPU hours, wall time) and where
   it ran (host, device, threads, package versions, all read from the stores);
 - ``proxy-fidelity.md``: Kendall's tau of each cheap recipe against the long one;
@@ -85,8 +86,19 @@ def _pairs(studies, results: Path) -> list[tuple[str, str, str]]:
             for so, mo in zip(variants.get("so", []), variants.get("mo", []), strict=False):
                 if finished(so) and finished(mo):
                     rel = (str(d.relative_to(results)) for d in (so, mo))
-                    pairs.append((study.removeprefix("xnas-"), *rel))
+                    pairs.append((task_label(study.removeprefix("xnas-"), so), *rel))
     return pairs
+
+
+def task_label(task: str, run_dir: Path) -> str:
+    """The task as tables and F1 name it: "cifar10 (JPEG)" when the run's error was measured
+    on the lossy JPEG re-encoding (its stored dataset description says so), so no number is
+    mistaken for an official CIFAR-10 one."""
+    for result in open_run(run_dir).results:
+        dataset = result.measurements.get("error", {}).get("dataset", "")
+        if dataset:
+            return f"{task} (JPEG)" if "JPEG" in dataset else task
+    return task
 
 
 def t1_text(studies, results: Path) -> str:
@@ -188,6 +200,32 @@ def common_hypervolumes(views) -> list[float]:
     return [float(hv(F)) for F in fronts]
 
 
+def correlation_text(dirs, views, names) -> str:
+    """Spearman's rho (scipy) between each pair of objectives over a run's fully trained
+    networks: what four objectives show that two would not (e.g. whether introspectability
+    costs latency). Networks halted at a lower rung are left out: their values are not
+    comparable with fully trained ones."""
+    from itertools import combinations
+
+    from scipy.stats import spearmanr
+
+    pairs = list(combinations(names, 2))
+    rows = []
+    for d, v in zip(dirs, views, strict=True):
+        ok = [r for r in v.results if r.status == "ok"]
+        cells = []
+        for a, b in pairs:
+            x = [r.objectives[a] for r in ok]
+            y = [r.objectives[b] for r in ok]
+            rho = spearmanr(x, y).statistic if len(ok) > 2 else float("nan")
+            cells.append(round(float(rho), 2))
+        rows.append([d.name, len(ok), *cells])
+    return (
+        "\nSpearman's rho between objectives over each run's fully trained networks "
+        "(status ok):\n\n" + render(["run", "networks", *(f"{a} vs {b}" for a, b in pairs)], rows)
+    )
+
+
 def t2_text(studies) -> str:
     four = {s: v["four"] for s, v in studies.items() if "four" in v}
     if not four:
@@ -221,6 +259,7 @@ def t2_text(studies) -> str:
             + (f" ± {np.std(hv, ddof=1):.3f}" if len(hv) > 1 else "")
             + "\n"
         )
+        parts.append(correlation_text(dirs, views, names))
         headers, rows = pareto_table(views[0])
         keep = [i for i, h in enumerate(headers) if h != "donor"]  # the keys are long enough
         parts.append(
