@@ -74,7 +74,7 @@ def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
         beyond = sum(e > right for e in errors)
         ax.set_xlim(low - 0.03 * (right - low), right)
         shown = [i for e, i in drawn if e <= right]
-        pad = 0.05 * (max(shown) - min(shown))
+        pad = 0.05 * (max(shown) - min(shown)) or 0.01  # one point: still a visible range
         ax.set_ylim(min(shown) - pad, max(shown) + pad)
         title = f"{task} ({len(runs)} seed{'s' if len(runs) > 1 else ''})"
         ax.set_title(title + (f"\n{beyond} points beyond error {right:.2f}" if beyond else ""))
