@@ -47,11 +47,10 @@ def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
         by_task[task].append((so, mo))
     fig, axes = plt.subplots(1, len(by_task), figsize=(4.6 * len(by_task), 4), squeeze=False)
     for ax, (task, runs) in zip(axes.flat, by_task.items(), strict=True):
-        errors, fronts, drawn = [], [], []
+        drawn, fronts = [], []  # every (error, introspection) point; the fronts' errors
         for seed, (so, mo) in enumerate(runs):
             for run_dir, label in ((so, "single-objective"), (mo, "multi-objective")):
                 every, front = points(run_dir)
-                errors += [e for e, _ in every]
                 drawn += every
                 fronts += [e for e, _ in front]
                 colour = COLOURS[label]
@@ -69,6 +68,7 @@ def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
         # the axes span the fronts and most points; chance-level cells (e.g. all-"none")
         # would squash the fronts into a corner, so the farthest 2% are counted, not drawn,
         # and the error axis starts near the best error, not at 0 (CIFAR-10's are all > 0.6)
+        errors = [e for e, _ in drawn]
         low = min(errors)
         right = max(max(fronts) + 0.3 * (max(fronts) - low), float(np.quantile(errors, 0.98)))
         beyond = sum(e > right for e in errors)

@@ -37,6 +37,14 @@ def test_committed_tables_regenerate_byte_for_byte():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def _raw_results(store):
+    """Every stored result of a run, read with sqlite3 + json only (no xnas code)."""
+    con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    results = [json.loads(text) for (text,) in con.execute("SELECT result FROM evaluations")]
+    con.close()
+    return results
+
+
 def _every_run_rows():
     text = (RESULTS / "T1.md").read_text().split("## Every run", 1)[1]
     rows = [line.strip("|").split(" | ") for line in text.splitlines() if line.startswith("| ")]
@@ -51,9 +59,7 @@ def test_t1_rows_agree_with_the_raw_stores():
     rows = _every_run_rows()
     assert rows, "T1.md lists no run"
     for row in rows:
-        con = sqlite3.connect(f"file:{RESULTS / row['run'] / 'xnas.sqlite'}?mode=ro", uri=True)
-        results = [json.loads(text) for (text,) in con.execute("SELECT result FROM evaluations")]
-        con.close()
+        results = _raw_results(RESULTS / row["run"] / "xnas.sqlite")
         datasets = {r["measurements"]["error"]["dataset"] for r in results if r["status"] == "ok"}
         assert len(datasets) == 1, datasets
         # a number measured on the lossy JPEG re-encoding is never shown as CIFAR-10's own
@@ -126,10 +132,7 @@ def test_t2_correlations_agree_with_the_raw_stores():
         header = [h.strip() for h in header]
         for row in body:
             row = dict(zip(header, [c.strip() for c in row], strict=True))
-            store = RESULTS / study / row["run"] / "xnas.sqlite"
-            con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
-            results = [json.loads(t) for (t,) in con.execute("SELECT result FROM evaluations")]
-            con.close()
+            results = _raw_results(RESULTS / study / row["run"] / "xnas.sqlite")
             frame = pd.DataFrame([r["objectives"] for r in results if r["status"] == "ok"])
             assert int(row["networks"]) == len(frame)
             for column in header[2:]:
