@@ -73,7 +73,8 @@ def _init() -> None:
 
 def _train(config: str, recipe: str, overrides: list[str], genome: tuple[int, ...]) -> dict:
     from xnas.config import load_config
-    from xnas.evaluate import evaluate, make_task
+    from xnas.driver import make_task
+    from xnas.evaluate import evaluate
     from xnas.space import get_space
 
     cfg = load_config(config, [*COMMON, *overrides])

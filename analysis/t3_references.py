@@ -15,7 +15,8 @@ from __future__ import annotations
 import argparse
 
 from xnas.config import SpaceConfig, load_config
-from xnas.evaluate import evaluate, make_task
+from xnas.driver import make_task
+from xnas.evaluate import evaluate
 from xnas.report.tables import objective_header, render
 from xnas.space import REFERENCES, resolve_arch
 

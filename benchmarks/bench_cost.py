@@ -85,8 +85,9 @@ def main() -> None:
     from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
     from xnas.config import load_config
-    from xnas.run import objective_rows, run_search
+    from xnas.driver import run_search
     from xnas.store import RunStore
+    from xnas.summary import objective_rows
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))

@@ -5,7 +5,12 @@ random genomes' whole-network eager latency the way the ``latency`` objective do
 
     python benchmarks/bench_latency.py [--genomes 100] [--repeats 30] [--passes 3]
 
-One JSON line per space: Kendall's tau and the mean absolute percentage error of the
+First, ``latency_repeatability``: one small network (NB201 ResNet cell, C=8, 1x12x12)
+measured three times as the ``latency`` objective does (median of 60 after 10 warm-up
+passes); max/min of the three is how far two measurements of the same network disagree
+on this machine now (it was a test's assert until load on a shared machine broke it).
+
+Then one JSON line per space: Kendall's tau and the mean absolute percentage error of the
 prediction, and of the plain sum (no correction), with the LUT's size and build time.
 Each genome is measured in ``--passes`` separate passes over all genomes (the least
 median is the reference, as timing noise only adds); the tau and MAPE between the
@@ -48,6 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    repeatability(device)
     for name in args.only:
         cfg = SpaceConfig(**SPACES[name])
         t0 = time.perf_counter()
@@ -101,6 +107,31 @@ def main() -> None:
             ),
             flush=True,
         )
+
+
+def repeatability(device: torch.device, times: int = 3) -> None:
+    from xnas.config import SpaceConfig
+    from xnas.objectives.latency import measure_latency
+    from xnas.space import resolve_arch
+
+    space, genome = resolve_arch("nb201-resnet", SpaceConfig(channels=8, layers=1))
+    model = space.build(genome, (1, 12, 12), 4).to(device)
+    runs = [
+        measure_latency(model, (1, 12, 12), device, repeats=60, warmup=10, impls=("eager",)).value
+        for _ in range(times)
+    ]
+    print(
+        json.dumps(
+            {
+                "bench": "latency_repeatability",
+                "network": "nb201-resnet C=8, 1x12x12, batch 1",
+                "runs_ms": [round(r, 4) for r in runs],
+                "ratio_max_min": round(max(runs) / min(runs), 3),
+                "threads": torch.get_num_threads(),
+            }
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,8 @@ class VariedEpochs:
 def child(run_dir: str, varied: str, *overrides: str) -> None:
     """One rank of an mpiexec job: the search, then (driver) its own clock and CPU."""
     from xnas.config import load_config
+    from xnas.driver import run_search
     from xnas.evaluate import evaluate
-    from xnas.run import run_search
 
     cfg = load_config(None, [*SEARCH, *overrides])
     fn = VariedEpochs() if varied == "1" else evaluate

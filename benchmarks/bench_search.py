@@ -76,7 +76,7 @@ def front_keys(values: dict[str, np.ndarray]) -> set[str]:
 def run_ours(name: str, column: str, seed: int, cap: int) -> list[tuple[str, np.ndarray, bool]]:
     """(key, stored (error, params), trained?) in stored order, through the real driver."""
     from xnas.config import load_config
-    from xnas.run import run_search
+    from xnas.driver import run_search
     from xnas.store import RunStore
 
     cfg = load_config(

@@ -25,7 +25,8 @@ sys.path.insert(0, str(REPO))
 
 from xnas.config import DataConfig, LinesOptions, SpaceConfig, TrainConfig  # noqa: E402
 from xnas.data import load_dataset  # noqa: E402
-from xnas.evaluate.trainer import resolve_device, train  # noqa: E402
+from xnas.evaluate.trainer import train  # noqa: E402
+from xnas.nn.device import resolve_device  # noqa: E402
 from xnas.space import get_space  # noqa: E402
 from xnas.space.references import REFERENCES  # noqa: E402
 

@@ -7,8 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
-from tests.test_run import cfg
+from tests.conftest import REPO, cfg
 
 ANALYSIS = REPO / "analysis"
 
@@ -27,7 +26,7 @@ def script(name: str, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     base = tmp_path_factory.mktemp("study")
     so = cfg("objectives=[error, {name: introspection, optimize: false}]", "search.generations=2")
@@ -37,6 +36,7 @@ def pair(tmp_path_factory):
     return str(base / "so"), str(base / "mo")
 
 
+@pytest.mark.slow
 def test_t1_single_vs_multi_objective(pair):
     text = script("t1_single_vs_multi.py", "--pair", "lines", *pair, "--format", "csv")
     lines = text.strip().splitlines()
@@ -53,6 +53,7 @@ def test_t1_single_vs_multi_objective(pair):
         assert float(row[4]) == pytest.approx(min(errors), abs=1e-4)
 
 
+@pytest.mark.slow
 def test_t1_aggregates_seeds_as_mean_and_sd(pair):
     sys.path.insert(0, str(ANALYSIS))
     from t1_single_vs_multi import VALUES, t1
@@ -70,11 +71,13 @@ def test_t1_aggregates_seeds_as_mean_and_sd(pair):
     assert headers[-len(VALUES) :] == VALUES
 
 
+@pytest.mark.slow
 def test_t2_pareto_set(pair):
     text = script("t2_pareto_set.py", pair[1])
     assert "| key | error | introspection" in text and "epoch-equivalents" in text
 
 
+@pytest.mark.slow
 def test_t3_references_under_one_budget():
     text = script(
         "t3_references.py",
@@ -102,6 +105,7 @@ def test_t3_references_under_one_budget():
     ]
 
 
+@pytest.mark.slow
 def test_f1_fronts_figure(pair, tmp_path):
     out = tmp_path / "fronts.pdf"
     script("f1_fronts.py", "--pair", "lines", *pair, "-o", str(out))

@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import REPO
-from tests.test_run import cfg
+from tests.conftest import REPO, cfg
+from xnas.driver import make_task
 from xnas.errors import DataError
-from xnas.evaluate import evaluate, make_task
+from xnas.evaluate import evaluate
 from xnas.space import get_space
 
 

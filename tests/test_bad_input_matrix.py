@@ -8,10 +8,9 @@ import hashlib
 import pytest
 import torch
 
-from tests.conftest import REPO
-from tests.test_run import cfg
+from tests.conftest import REPO, cfg
 from xnas.cli import main
-from xnas.run import run_search
+from xnas.driver import run_search
 
 DEMO = str(REPO / "experiments" / "demo" / "config.yaml")
 
@@ -53,6 +52,7 @@ def one_line_exit_2(capsys, argv) -> str:
     return err[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("override", "named"), SEARCH_OVERRIDES)
 def test_bad_search_config(override, named, tmp_path, capsys, existing):
     if override == "train.device=cuda" and torch.cuda.is_available():
@@ -67,6 +67,7 @@ def test_bad_search_config(override, named, tmp_path, capsys, existing):
     assert digest(existing[0]) == existing[1]
 
 
+@pytest.mark.slow
 def test_search_into_an_existing_store_or_a_file(tmp_path, capsys, existing):
     run, before = existing
     assert "already exists" in one_line_exit_2(capsys, ["search", DEMO, "--run-dir", str(run)])
@@ -145,6 +146,7 @@ def test_arch_png_into_a_directory_and_unknown_names(capsys, tmp_path):
     assert "unknown reference 'nb201-resnte'" in line and "nb201-resnet" in line
 
 
+@pytest.mark.slow
 def test_outputs_into_missing_folders(existing, capsys, tmp_path):
     run, before = existing
     missing = str(tmp_path / "no" / "such" / "t.md")
@@ -153,6 +155,7 @@ def test_outputs_into_missing_folders(existing, capsys, tmp_path):
     assert digest(run) == before
 
 
+@pytest.mark.slow
 def test_damaged_stores_are_one_line(tmp_path, capsys):
     import shutil
     import sqlite3

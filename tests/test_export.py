@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.test_run import cfg
+from tests.conftest import cfg
 from xnas.cli import main
 from xnas.config import Config, build
-from xnas.evaluate.evaluator import cached_dataset
+from xnas.data import cached_dataset
 from xnas.evaluate.inherit import load_weights
 from xnas.space import get_space
 from xnas.store import RunStore
@@ -16,10 +16,10 @@ from xnas.store import RunStore
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     run_dir = tmp_path_factory.mktemp("export") / "r"
-    front = run_search(cfg("search.generations=1"), run_dir)
+    front = run_search(cfg("search.generations=1"), run_dir).front
     return run_dir, front[0]
 
 
@@ -34,6 +34,7 @@ def rebuilt(run_dir, key):
     return model.eval(), bundle
 
 
+@pytest.mark.slow
 def test_pt2_gives_the_trained_networks_outputs_at_any_batch(run, tmp_path, capsys):
     run_dir, key = run
     out = tmp_path / "net.pt2"
@@ -47,6 +48,7 @@ def test_pt2_gives_the_trained_networks_outputs_at_any_batch(run, tmp_path, caps
             assert torch.allclose(program(x), model(x), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_onnx_export_is_the_dynamo_exporters_valid_model_with_a_batch_axis(run, tmp_path):
     import onnx  # in the dev extras: make test installs it
 
@@ -60,6 +62,7 @@ def test_onnx_export_is_the_dynamo_exporters_valid_model_with_a_batch_axis(run, 
     assert model.opset_import[0].version >= 18  # the dynamo exporter (TorchScript's: 17)
 
 
+@pytest.mark.slow
 def test_unknown_or_weightless_architectures_are_one_line_errors(run, capsys):
     run_dir, key = run
     assert main(["export", str(run_dir), "--arch", "|none~0|+|none~0|none~1|+|x|"]) == 2

@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from xnas.errors import ConfigError, DataError, GenomeError, StoreError, XnasError
 
-_API = ("load_config", "open_run", "resume", "search")
+_API = ("Callback", "GenerationSummary", "load_config", "open_run", "resume", "search")
 
 
 def __getattr__(name: str):

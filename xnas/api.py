@@ -5,16 +5,21 @@ cfg = xnas.load_config("experiments/demo/config.yaml", {"search.generations": 2}
 run = xnas.search(cfg, "runs/nb")          # or xnas.search("config.yaml", "runs/nb")
 run = xnas.open_run("runs/nb")             # any run directory, finished or not
 run.front_frame(); run.frame(); run.plot(); print(run.table("cost"))
+
+Callbacks are objects (``xnas.Callback``: ``on_launch``, ``on_done``,
+``on_generation``, and ``stop(reason)`` to end the run at its next safe point); a plain
+function is accepted as ``on_generation=``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from xnas.config import Config, config_from, to_dict
 from xnas.config import load_config as _load_yaml
+from xnas.driver.callbacks import Callback, FunctionCallback, GenerationSummary
 from xnas.report.view import RunView, open_run
 
 
@@ -44,31 +49,63 @@ def load_config(
     return config_from(to_dict(source) if isinstance(source, Config) else dict(source), sets)
 
 
+def _callbacks(
+    callbacks: Iterable[Callback], on_generation: Callable[[GenerationSummary], None] | None
+) -> list[Callback]:
+    out = list(callbacks)
+    if on_generation is not None:
+        out.append(FunctionCallback(on_generation=on_generation))
+    return out
+
+
 def search(
     source: Config | Mapping | str | Path,
     run_dir: str | Path | None = None,
     overrides: Mapping[str, Any] | Iterable[str] | None = None,
     *,
-    on_generation=None,
+    callbacks: Iterable[Callback] = (),
+    on_generation: Callable[[GenerationSummary], None] | None = None,
 ) -> RunView | None:
     """Run a search (serially, or as one rank of an MPI job) and return its RunView;
     ``None`` on an MPI evaluator rank. ``run_dir`` defaults to runs/<data>-<space>-<time>."""
     import time
 
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     cfg = load_config(source, overrides)
     run_dir = run_dir or f"runs/{cfg.data.name}-{cfg.space.name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    front = run_search(cfg, run_dir, on_generation=on_generation)
-    return None if front is None else open_run(run_dir)
+    outcome = run_search(cfg, run_dir, callbacks=_callbacks(callbacks, on_generation))
+    return None if outcome is None else open_run(run_dir)
 
 
-def resume(run_dir: str | Path, *, on_generation=None) -> RunView | None:
-    """Continue a stored search from its last committed generation."""
-    from xnas.run import run_search
+def resume(
+    run_dir: str | Path,
+    *,
+    callbacks: Iterable[Callback] = (),
+    on_generation: Callable[[GenerationSummary], None] | None = None,
+    allow_version_change: bool = False,
+) -> RunView | None:
+    """Continue a stored search from its last committed generation (nothing stored is
+    re-run). ``allow_version_change`` resumes although library versions differ from the
+    run's; the replay is still checked genome by genome against the stored generations."""
+    from xnas.driver import run_search
 
-    front = run_search(None, run_dir, resume=True, on_generation=on_generation)
-    return None if front is None else open_run(run_dir)
+    outcome = run_search(
+        None,
+        run_dir,
+        resume=True,
+        callbacks=_callbacks(callbacks, on_generation),
+        allow_version_change=allow_version_change,
+    )
+    return None if outcome is None else open_run(run_dir)
 
 
-__all__ = ["RunView", "load_config", "open_run", "resume", "search"]
+__all__ = [
+    "Callback",
+    "GenerationSummary",
+    "RunView",
+    "load_config",
+    "open_run",
+    "resume",
+    "search",
+]

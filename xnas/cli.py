@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from xnas import __version__
+from xnas.driver.callbacks import Callback
 from xnas.errors import XnasError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -38,9 +39,14 @@ def _add_config_args(
 def cmd_data(args: argparse.Namespace) -> int:
     """Load the configured dataset and describe it (sizes, classes, shape, balance)."""
     from xnas.config import load_config
+
+    _print_data(load_config(args.config, args.overrides))
+    return 0
+
+
+def _print_data(cfg) -> None:
     from xnas.data import load_dataset
 
-    cfg = load_config(args.config, args.overrides)
     bundle = load_dataset(cfg.data)
     print(f"dataset      {bundle.name}: {bundle.description}")
     print(f"input shape  {bundle.input_shape}   classes {bundle.num_classes}")
@@ -49,7 +55,6 @@ def cmd_data(args: argparse.Namespace) -> int:
         print(f"{split_name:<12} {len(split):>6} samples, per class {counts}")
     print(f"normalised   mean {_fmt(bundle.mean)} std {_fmt(bundle.std)}")
     print(f"augment      {bundle.augment or 'off'}")
-    return 0
 
 
 def cmd_arch(args: argparse.Namespace) -> int:
@@ -98,8 +103,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
     from xnas.config import load_config
-    from xnas.evaluate import evaluate, make_task
+    from xnas.driver import make_task
+    from xnas.evaluate import evaluator_for
     from xnas.objectives import OBJECTIVES
+    from xnas.parallel import call_task
     from xnas.space import resolve_arch
 
     cfg = load_config(args.config, args.overrides)
@@ -108,8 +115,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         OBJECTIVES.get(n)  # unknown objective -> one line, exit 2
     space, genome = resolve_arch(args.arch, cfg.space)
     key = space.canonical(genome)
+    evaluator = evaluator_for(cfg)
+    evaluator.check(cfg, list(names))
     task = make_task(cfg, space, genome, epochs=args.epochs, weights_dir=args.weights_dir)
-    result = evaluate(task)
+    result = call_task(evaluator, task)  # a failure becomes a result here, as in a search
     print(f"key          {key}")
     print(f"status       {result.status}   device {result.device}   rank {result.rank}")
     if result.status == "failed":
@@ -135,37 +144,26 @@ def cmd_latency_table(args: argparse.Namespace) -> int:
     ``latency_predicted`` objective (for searches here or on another machine)."""
     import json
 
-    import torch
-
     from xnas.config import load_config
-    from xnas.evaluate.evaluator import cached_dataset
-    from xnas.evaluate.trainer import resolve_device
-    from xnas.objectives.latency_table import build_table
+    from xnas.objectives.latency_table import table_for_config
+    from xnas.parallel.launch import set_threads
 
     cfg = load_config(args.config, args.overrides)
     _check_output(args.output, suffixes=(".json",))
-    torch.set_num_threads(args.threads)
-    device = resolve_device(args.device or cfg.train.device)
-    bundle = cached_dataset(cfg.data)
-    m = cfg.measure
-    table = build_table(
-        cfg.space,
-        bundle.input_shape,
-        bundle.num_classes,
-        device,
-        batch=m.latency_batch,
-        warmup=m.latency_warmup,
-        repeats=m.latency_repeats,
+    set_threads(args.threads)
+    table = table_for_config(
+        cfg,
+        args.device,
         patience=args.patience,
         calibration=args.calibration,
         progress=(lambda line: print(line, file=sys.stderr)) if args.verbose else None,
     )
     with open(args.output, "w", encoding="utf-8") as f:
         json.dump(table, f, indent=1)
-    fit = table["model"]
+    fit, m = table["model"], cfg.measure
     print(
         f"latency table {args.output}: {len(table['entries'])} units of space "
-        f"{cfg.space.name} at input {list(bundle.input_shape)} on "
+        f"{cfg.space.name} at input {list(table['input_shape'])} on "
         f"{table['measured']['device_name']} ({table['measured']['threads']} threads, "
         f"median of {m.latency_repeats}); "
         f"correction {fit['scale']:.3f} x sum + {fit['overhead_ms']:.3f} ms"
@@ -178,40 +176,37 @@ def cmd_search(args: argparse.Namespace) -> int:
     from xnas import api
 
     cfg = api.load_config(args.config, args.overrides)
-    with _progress(cfg.search.generations) as progress:
-        return _report(api.search(cfg, args.run_dir, on_generation=progress))
+    with _Progress(cfg.search.generations) as progress:
+        return _report(api.search(cfg, args.run_dir, callbacks=[progress]))
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     """Continue a search from its last committed generation; nothing stored is re-run."""
-    from xnas.report import open_run
-    from xnas.run import run_search
+    from xnas import api
 
-    front = run_search(
-        None,
-        args.run_dir,
-        resume=True,
-        on_generation=_print_generation,
-        allow_version_change=args.allow_version_change,
-    )
-    return _report(None if front is None else open_run(args.run_dir))
+    with _Progress(None) as progress:
+        view = api.resume(
+            args.run_dir, callbacks=[progress], allow_version_change=args.allow_version_change
+        )
+    return _report(view)
 
 
-class _progress:
-    """A tqdm bar over generations on stderr (terminals only) plus one line per generation."""
+class _Progress(Callback):
+    """A tqdm bar over generations on stderr (terminals only) plus one line per
+    generation: a driver callback."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int | None) -> None:
         from tqdm import tqdm
 
         self.bar = tqdm(total=total, unit="gen", disable=not sys.stderr.isatty(), leave=False)
 
-    def __enter__(self):
+    def __enter__(self) -> _Progress:
         return self
 
     def __exit__(self, *exc) -> None:
         self.bar.close()
 
-    def __call__(self, summary) -> None:
+    def on_generation(self, summary) -> None:
         with self.bar.external_write_mode():
             _print_generation(summary)
         self.bar.update(1)
@@ -248,28 +243,32 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     print(f"objectives   {', '.join(st['objectives'])}")
     print(f"front        {len(st['front'])} architectures, hypervolume {st['hypervolume']:.6g}")
+    print(f"stopped      {st['stopped_by'] or 'no (running, or interrupted: xnas resume goes on)'}")
     return 0
 
 
 def cmd_table(args: argparse.Namespace) -> int:
     """The Pareto set and the search cost as Markdown, CSV or LaTeX."""
     from xnas.report import open_run
+
+    _write_tables(open_run(args.run_dir), args.format, args.output)
+    return 0
+
+
+def _write_tables(view, fmt: str, output: str | None) -> None:
     from xnas.report.tables import cost_table, pareto_table, render
 
-    view = open_run(args.run_dir)
     parts = []
     for title, (headers, rows) in (
         ("Pareto set", pareto_table(view)),
         ("Search cost", cost_table(view)),
     ):
-        body = render(headers, rows, args.format)
-        parts.append(body if args.format == "csv" else f"{title}\n\n{body}")
-    text = "\n".join(parts)
-    with _output(args.output) as out:
-        out.write(text)
-    if args.output not in (None, "-"):
-        print(f"wrote the Pareto set and search cost tables to {args.output}")
-    return 0
+        body = render(headers, rows, fmt)
+        parts.append(body if fmt == "csv" else f"{title}\n\n{body}")
+    with _output(output) as out:
+        out.write("\n".join(parts))
+    if output not in (None, "-"):
+        print(f"wrote the Pareto set and search cost tables to {output}")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -294,11 +293,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _report(view) -> int:
-    """The end of a search's terminal output: the front with its objective values."""
+    """The end of a search's terminal output: the front with its objective values, then
+    why the search stopped."""
     if view is None:  # an MPI evaluator rank: the driver reports
         return 0
     print(view.table("front"), end="")
     print(f"run directory {view.run_dir}")
+    print(f"stopped      {view.stopped_by or 'not recorded (a run of an older xnas)'}")
     return 0
 
 
@@ -360,8 +361,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     view = api.search(cfg, run_dir, on_generation=_print_generation)
     print(f"pareto plot  {view.plot_front()}")
     print(f"all plots    {view.plot()[0].parent} (PNG and PDF)")
-    table = Path(run_dir) / "tables.md"
-    cmd_table(argparse.Namespace(run_dir=run_dir, format="md", output=str(table)))
+    _write_tables(view, "md", str(Path(run_dir) / "tables.md"))
     shared = args.shared_data
     for overrides in (
         ["data.name=mnist", f"data.root={shared}", "data.train_size=2000", "data.val_size=500"],
@@ -369,7 +369,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ):
         print(f"\n$ xnas data --set {' --set '.join(overrides)}")
         try:
-            cmd_data(argparse.Namespace(config=None, overrides=overrides))
+            _print_data(api.load_config(None, overrides))
         except XnasError as exc:
             print(f"  (skipped: {exc})")
     print()
@@ -476,9 +476,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def abort_job(exc: BaseException) -> None:
+    """An uncaught error on an MPI rank (``parallel.mpi.RankFailed``): say so, with the
+    traceback, and abort every rank of the job (its partners would wait forever)."""
+    import traceback
+
+    print(f"xnas: {exc}; aborting all MPI ranks", file=sys.stderr)
+    traceback.print_exception(exc.__cause__ or exc, file=sys.stderr)
+    sys.stderr.flush()
+    exc.abort()  # type: ignore[attr-defined]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Handler = args.handler
+    try:
+        return _run(handler, args)
+    except BaseException as exc:
+        if type(exc).__name__ == "RankFailed":  # (parallel.mpi is imported only under MPI)
+            abort_job(exc)
+        raise
+
+
+def _run(handler: Handler, args: argparse.Namespace) -> int:
     try:
         return handler(args)
     except XnasError as exc:

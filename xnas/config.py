@@ -222,7 +222,7 @@ class CostConfig:
     # with inherit + extrapolate: read a child's curve as the continuation of its donor's, so
     # min_epochs counts the donor's epochs and a short child can be stopped (stoprule.check)
     donor_prior: bool = True
-    # multi-fidelity: successive halving over each generation's new candidates (xnas.fidelity)
+    # multi-fidelity: successive halving over each generation's new candidates (driver.fidelity)
     fidelity: bool = False
     eta: int = 3  # 1/eta of a rung continues to the next
     rungs: int = 3  # rungs at full budget / eta^j epochs, j = rungs-1 .. 0 (>= 1 epoch)
@@ -258,7 +258,7 @@ class TableColumn:
 class EvaluatorConfig:
     """How a genome gets its objective values: trained here, or looked up in a table."""
 
-    name: Literal["train", "tabular"] = "train"
+    name: str = "train"  # a registered evaluator (xnas.evaluate.EVALUATORS): train | tabular
     table: str | None = None  # tabular: CSV with a key column and one column per objective
     key_column: str = "arch"  # tabular: the canonical arch string (NB201 format for nb201)
     # tabular: objective -> column with a conversion; an objective not listed reads the

@@ -13,11 +13,11 @@ from pathlib import Path
 import torch
 
 from xnas.config import Config, build
+from xnas.data import cached_dataset
 from xnas.errors import ConfigError, StoreError
-from xnas.evaluate.evaluator import cached_dataset, weights_filename
 from xnas.evaluate.inherit import load_weights
 from xnas.space import get_space
-from xnas.store import RunStore
+from xnas.store import RunDir, RunStore
 
 FORMATS = {"pt2": ".pt2", "onnx": ".onnx"}
 
@@ -46,11 +46,7 @@ def export_network(
     # batch 2: torch.export specialises a dimension of size 1, the batch stays dynamic
     example = torch.zeros(2, *bundle.input_shape)
     batch = {0: torch.export.Dim("batch", min=1, max=65536)}
-    out = (
-        Path(output)
-        if output
-        else Path(run_dir) / "export" / (Path(weights_filename(key)).stem + FORMATS[fmt])
-    )
+    out = Path(output) if output else RunDir(run_dir).export_file(key, FORMATS[fmt])
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "pt2":
         program = torch.export.export(model, (example,), dynamic_shapes=(batch,))

@@ -1,11 +1,17 @@
-"""One tiny registry used for spaces, ops, datasets, objectives and strategies.
+"""One tiny registry used for spaces, ops, datasets, objectives, strategies, evaluators
+and executors.
 
-Extension is by registration (``@DATASETS.register("lines")``); tests are
-parametrised over ``registry.names()`` so a new entry is tested for free.
+Extension is by registration (``@DATASETS.register("lines")``), or lazily by a
+``"module:attribute"`` string (``EVALUATORS.register_lazy("train",
+"xnas.evaluate.train:TrainEvaluator")``) that is imported the first time the name is
+looked up, so a registry can name entries whose modules pull in heavy dependencies
+(torch, mpi4py) without importing them. ``xnas.testing`` holds the conformance kits
+that test every entry of a registry for free.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
@@ -20,31 +26,48 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._entries: dict[str, T] = {}
+        self._lazy: dict[str, str] = {}  # name -> "module:attribute", imported on first get
 
     def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
-            if name in self._entries:
+            if name in self._entries or name in self._lazy:
                 raise ValueError(f"{self.kind} {name!r} is already registered")
             self._entries[name] = obj
             return obj
 
         return decorator
 
+    def register_lazy(self, name: str, target: str) -> None:
+        """Register ``name`` as ``"module:attribute"``, imported when first looked up."""
+        if name in self._entries or name in self._lazy:
+            raise ValueError(f"{self.kind} {name!r} is already registered")
+        if ":" not in target:
+            raise ValueError(f"lazy {self.kind} {name!r}: expected 'module:attribute'")
+        self._lazy[name] = target
+
+    def unregister(self, name: str) -> None:
+        """Forget ``name`` (a plugin reloaded, a test's temporary entry)."""
+        self._entries.pop(name, None)
+        self._lazy.pop(name, None)
+
     def get(self, name: str) -> T:
+        if name in self._lazy:
+            module, _, attr = self._lazy.pop(name).partition(":")
+            self._entries[name] = getattr(importlib.import_module(module), attr)
         try:
             return self._entries[name]
         except KeyError:
-            valid = ", ".join(sorted(self._entries)) or "(none registered)"
+            valid = ", ".join(self.names()) or "(none registered)"
             raise RegistryError(f"unknown {self.kind} {name!r}; expected one of: {valid}") from None
 
     def names(self) -> list[str]:
-        return sorted(self._entries)
+        return sorted({*self._entries, *self._lazy})
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return name in self._entries or name in self._lazy
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + len(self._lazy)

@@ -1,12 +1,14 @@
 """What crosses process boundaries: one task in, one result out (plain frozen data).
 
 Dependency-free on purpose (no torch, pymoo or scipy): the run store, the reports and
-``xnas status`` read results without importing the evaluation stack.
+``xnas status`` read results without importing the evaluation stack. A result's status
+is made by one of its named constructors (``EvalResult.failed``, ``rejected``,
+``reused``, ``as_partial``) or by an evaluator as ``ok``/``stopped``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from xnas.config import DataConfig, MeasureConfig, SpaceConfig, TrainConfig
@@ -65,7 +67,22 @@ class StopRule:
 
 
 @dataclass(frozen=True)
+class RungSpec:
+    """Multi-fidelity (``cost.fidelity``): train rung ``rung`` of a schedule spanning
+    ``schedule_epochs``, continuing the checkpoint ``resume_from`` (the rung before's) and,
+    below the last rung, writing this rung's own to ``checkpoint_to``."""
+
+    rung: int
+    schedule_epochs: int
+    resume_from: str | None = None
+    checkpoint_to: str | None = None
+
+
+@dataclass(frozen=True)
 class EvalTask:
+    """Everything a worker needs to evaluate one genome; every path in it was chosen by
+    the driver (``store.RunDir``), so a worker never derives a file name itself."""
+
     key: str
     genome: tuple[int, ...]
     space: SpaceConfig
@@ -75,7 +92,10 @@ class EvalTask:
     objectives: tuple[str, ...]
     seed: int
     epochs: int
-    weights_dir: str | None = None  # where to save the trained weights (None: don't)
+    weights_to: str | None = None  # file to save the trained weights to (None: don't)
+    # the run's ``inflight`` folder: the worker leaves a marker naming the key there while
+    # it evaluates, so a job killed outright tells the next driver what was running
+    inflight: str | None = None
     donor_key: str | None = None
     donor_weights: str | None = None  # state-dict file of the donor (weight inheritance)
     stop: StopRule | None = None  # learning-curve stop rule with the driver's front snapshot
@@ -88,13 +108,11 @@ class EvalTask:
     # (objective, "<=" | ">=", bound) of the static objectives' budgets: a genome that
     # breaks one is rejected before training, with the static values it has
     budgets: tuple[tuple[str, str, float], ...] = ()
-    # multi-fidelity (cost.fidelity): this task trains rung ``rung`` up to ``epochs`` of a
-    # schedule spanning ``schedule_epochs``, continuing the checkpoint ``resume_from`` (the
-    # rung before's) and, below the last rung, writing its own to ``checkpoint_to``
-    rung: int | None = None
-    schedule_epochs: int = 0
-    resume_from: str | None = None
-    checkpoint_to: str | None = None
+    fidelity: RungSpec | None = None  # multi-fidelity rung (None: the full budget at once)
+
+    @property
+    def rung(self) -> int | None:
+        return None if self.fidelity is None else self.fidelity.rung
 
 
 @dataclass(frozen=True)
@@ -116,8 +134,8 @@ class EvalResult:
     donor_key: str | None = None
     inherited_fraction: float = 0.0
     reused_from: str | None = None  # the evaluated key whose trained values this reuses
-    # multi-fidelity: {"rung", "epochs", "full_epochs", "schedule"} these values were
-    # measured at (None without cost.fidelity)
+    # multi-fidelity: {"rung", "epochs", "full_epochs"} these values were measured at
+    # (None without cost.fidelity)
     fidelity: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
@@ -139,6 +157,69 @@ class EvalResult:
         """Every objective has a value (not failed, not rejected before training)."""
         return self.status in ("ok", "stopped", "partial")
 
+    # ----------------------------------------------------------- named constructors
+    @classmethod
+    def failed(cls, task: EvalTask, error: str, **fields: Any) -> EvalResult:
+        """An evaluation that went wrong: the reason (and traceback), no values."""
+        return cls(
+            key=task.key,
+            genome=task.genome,
+            status="failed",
+            objectives={},
+            measurements={},
+            error=error,
+            donor_key=task.donor_key,
+            fidelity=fidelity_of(task),
+            **fields,
+        )
+
+    @classmethod
+    def rejected(
+        cls, task: EvalTask, values: dict[str, float], how: dict[str, dict], broken: list[str]
+    ) -> EvalResult:
+        """A static objective broke its budget: nothing was trained; the static values
+        it has are kept (they say by how much)."""
+        return cls(
+            key=task.key,
+            genome=task.genome,
+            status="rejected",
+            objectives=values,
+            measurements=how,
+            error="rejected before training: " + "; ".join(broken),
+        )
+
+    @classmethod
+    def reused(
+        cls,
+        task: EvalTask,
+        static: dict[str, float],
+        static_how: dict[str, dict],
+        trained: set[str],
+    ) -> EvalResult:
+        """A reuse (``task.reuse`` is set): this genome's ``static`` objective values with
+        the evaluated equivalent's values for the ``trained`` objectives, which say where
+        they came from. Nothing was trained, so no curve, epochs or weights of its own."""
+        source = task.reuse
+        assert source is not None
+        values, how = dict(static), dict(static_how)
+        for name in task.objectives:
+            if name in trained:
+                values[name] = source.objectives[name]
+                how[name] = {**source.measurements.get(name, {}), "reused_from": source.key}
+        return cls(
+            key=task.key,
+            genome=task.genome,
+            status=source.status,
+            objectives=values,
+            measurements=how,
+            reused_from=source.key,
+        )
+
+    def as_partial(self) -> EvalResult:
+        """This rung result as its candidate's final one: halted at a lower rung, so its
+        values are the rung's, never the full budget's."""
+        return replace(self, status="partial")
+
 
 def broken_budgets(budgets, values: dict[str, float]) -> list[str]:
     """Each budget in ``budgets`` that ``values`` break, as 'name value op bound'."""
@@ -151,44 +232,10 @@ def broken_budgets(budgets, values: dict[str, float]) -> list[str]:
 
 def fidelity_of(task: EvalTask) -> dict[str, Any] | None:
     """The fidelity record of a multi-fidelity task's result (None otherwise)."""
-    if task.rung is None:
+    if task.fidelity is None:
         return None
-    return {"rung": task.rung, "epochs": task.epochs, "full_epochs": task.schedule_epochs}
-
-
-def failed_result(task: EvalTask, error: str, **fields: Any) -> EvalResult:
-    """The stored form of an evaluation that went wrong: reason + traceback, no values."""
-    return EvalResult(
-        key=task.key,
-        genome=task.genome,
-        status="failed",
-        objectives={},
-        measurements={},
-        error=error,
-        donor_key=task.donor_key,
-        fidelity=fidelity_of(task),
-        **fields,
-    )
-
-
-def reused_result(
-    task: EvalTask, static: dict[str, float], static_how: dict[str, dict], trained: set[str]
-) -> EvalResult:
-    """A reuse (``task.reuse`` is set): this genome's ``static`` objective values with the
-    evaluated equivalent's values for the ``trained`` objectives, which say where they came
-    from. Nothing was trained, so no curve, epochs or weights of its own."""
-    source = task.reuse
-    assert source is not None
-    values, how = dict(static), dict(static_how)
-    for name in task.objectives:
-        if name in trained:
-            values[name] = source.objectives[name]
-            how[name] = {**source.measurements.get(name, {}), "reused_from": source.key}
-    return EvalResult(
-        key=task.key,
-        genome=task.genome,
-        status=source.status,
-        objectives=values,
-        measurements=how,
-        reused_from=source.key,
-    )
+    return {
+        "rung": task.fidelity.rung,
+        "epochs": task.epochs,
+        "full_epochs": task.fidelity.schedule_epochs,
+    }

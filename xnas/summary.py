@@ -1,6 +1,6 @@
 """Reading results: objectives in minimisation form, constraints, feasibility, the front
-and its hypervolume. Light on purpose (no torch): the driver (``run.py``) and the reports
-(``xnas.report``, which ``xnas status`` uses and must start at once) share it.
+and its hypervolume. Light on purpose (no torch): the driver (``xnas.driver``) and the
+reports (``xnas.report``, which ``xnas status`` uses and must start at once) share it.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def front_summary(
     """(front keys, hypervolume) from one read of the store; never writes.
 
     The hypervolume uses the run's reference point (``hv_reference`` in the store's meta,
-    fixed by the driver: ``_Search.fix_reference``); before the driver has fixed it, a
+    fixed by the driver: ``RunState.fix_reference``); before the driver has fixed it, a
     provisional one from the results so far.
     """
     keys, hv, _ = front_of(store.results(), names, constraints, store.meta("hv_reference", None))

@@ -8,7 +8,8 @@ import torch
 
 from xnas.config import load_config
 from xnas.data import load_dataset
-from xnas.evaluate import evaluate, make_task
+from xnas.driver import make_task
+from xnas.evaluate import evaluate
 from xnas.evaluate.trainer import accuracy
 from xnas.objectives.introspection import introspectability
 from xnas.space import resolve_arch

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_run import cfg
+from tests.conftest import cfg
 from xnas.config import DataConfig, SpaceConfig, TrainConfig
 from xnas.data import load_dataset
-from xnas.evaluate import evaluate, make_task
-from xnas.evaluate.inherit import inherit, load_weights, nearest_donor
+from xnas.driver import make_task
+from xnas.driver.donors import nearest_donor
+from xnas.evaluate import evaluate
+from xnas.evaluate.inherit import inherit, load_weights
 from xnas.evaluate.trainer import train
 from xnas.space import get_space, resolve_arch
 
@@ -89,6 +91,7 @@ def test_nearest_donor_is_the_closest_then_the_better(tmp_path):
     assert nearest_donor(space, g, []) is None
 
 
+@pytest.mark.slow
 def test_weights_are_loaded_safely_and_an_unusable_donor_means_training_from_scratch(tmp_path):
     class Payload:
         def __reduce__(self):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from tests.test_run import cfg
-from xnas.evaluate import evaluate, make_task
+from tests.conftest import cfg
+from xnas.driver import make_task
+from xnas.evaluate import evaluate
 from xnas.evaluate.stoprule import StopRule, check, dominated, optimistic_vector
 from xnas.space import get_space
 
@@ -92,6 +94,7 @@ def test_validation_noise_protects_candidates_within_one_standard_error():
     assert check(rule, curve, 12, {"params": 2.0}, val_samples=10**7)[0]
 
 
+@pytest.mark.slow
 def test_a_hopeless_candidate_stops_at_min_epochs_with_a_flagged_prediction():
     c = cfg(
         "data.name=digits",
@@ -135,8 +138,9 @@ def test_a_donor_curve_lets_a_short_child_be_stopped_and_is_never_less_safe():
     assert check(rule, (0.71, 0.72), 2, {}, chance=0.1, prior=donor)[0] is False
 
 
+@pytest.mark.slow
 def test_the_driver_hands_an_inheriting_child_its_donors_curve(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import FunctionCallback, run_search
 
     seen = []
     run_search(
@@ -149,7 +153,7 @@ def test_the_driver_hands_an_inheriting_child_its_donors_curve(tmp_path):
             "cost.min_epochs=2",
         ),
         tmp_path / "r",
-        on_launch=seen.append,
+        callbacks=[FunctionCallback(on_launch=seen.append)],
     )
     from xnas.store import RunStore
 

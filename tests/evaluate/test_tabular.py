@@ -53,11 +53,11 @@ def config(table, *extra):
 
 
 def test_the_store_holds_exactly_the_tables_values(tmp_path, full_table):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     path, truth = full_table
     assert len(truth) == 15625
-    front = run_search(config(path), tmp_path / "r")
+    front = run_search(config(path), tmp_path / "r").front
     with RunStore.open(tmp_path / "r") as store:
         results = [r for *_, r in store.results()]
     assert len(results) > 40 and front
@@ -77,8 +77,8 @@ SHARED = "nb201/nb201_200ep.csv"
 
 
 def test_columns_map_percent_to_the_objectives_unit(tmp_path, shared_data):
+    from xnas.driver import run_search
     from xnas.evaluate.tabular import load_table
-    from xnas.run import run_search
 
     table = shared_data / SHARED
     mapping = "evaluator.columns=[{objective: error, column: error_cifar100, scale: 0.01}]"
@@ -97,7 +97,7 @@ def test_accuracy_in_percent_becomes_error(tmp_path):
     body = "".join(f"{k},{60 + i % 30},{i}\n" for i, k in enumerate(keys))
     path.write_text("arch,acc,params\n" + body)
     from xnas.config import TableColumn
-    from xnas.evaluate import make_task
+    from xnas.driver import make_task
     from xnas.evaluate.tabular import TabularEvaluator
 
     c = config(path, "evaluator.columns=[{objective: error, column: acc, scale: -0.01, offset: 1}]")
@@ -156,12 +156,12 @@ def test_a_key_missing_from_the_table_stops_the_search_with_one_line(tmp_path):
     [("[error, flops]", "column 'flops' \\(objective 'flops'\\) is missing"), ("[error]", None)],
 )
 def test_the_table_is_checked_before_anything_is_stored(tmp_path, full_table, objectives, message):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     path, _ = full_table
     cfg = config(path, f"objectives={objectives}", "search.generations=1")
     if message is None:
-        assert run_search(cfg, tmp_path / "r")
+        assert run_search(cfg, tmp_path / "r").front
         return
     with pytest.raises(DataError, match=message):
         run_search(cfg, tmp_path / "r")
@@ -169,7 +169,7 @@ def test_the_table_is_checked_before_anything_is_stored(tmp_path, full_table, ob
 
 
 def test_a_table_without_its_key_column_is_named(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     path = tmp_path / "t.csv"
     path.write_text("name,error\nfoo,0.1\n")

@@ -124,11 +124,12 @@ def test_a_search_with_a_bad_table_exits_2_before_storing(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_search_rejects_genomes_over_the_predicted_latency_budget_before_training(
     tmp_path, table
 ):
     from xnas.config import load_config
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     t = load_table(table, NB201)
     space = get_space(NB201)

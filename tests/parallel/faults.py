@@ -18,9 +18,10 @@ import sys
 import time
 from dataclasses import dataclass
 
+from xnas.cli import abort_job
 from xnas.config import load_config
+from xnas.driver import FunctionCallback, run_search
 from xnas.evaluate import EvalResult, EvalTask, evaluate
-from xnas.run import run_search
 from xnas.space import get_space
 from xnas.strategy import STRATEGIES
 
@@ -83,15 +84,20 @@ def main(run_dir: str, mode: str, *overrides: str) -> int:
         keys[2] if mode in ("die", "resume-die") else None,
         keys[2] if mode == "hang" else None,
     )
-    front = run_search(
-        None if mode == "resume-die" else cfg,
-        run_dir,
-        resume=mode == "resume-die",
-        evaluate_fn=faulty,
-        on_generation=crash if mode == "crash" else None,
-    )
-    if front is not None:
-        print("front", len(front), flush=True)
+    try:
+        outcome = run_search(
+            None if mode == "resume-die" else cfg,
+            run_dir,
+            resume=mode == "resume-die",
+            evaluate_fn=faulty,
+            callbacks=[FunctionCallback(on_generation=crash)] if mode == "crash" else [],
+        )
+    except BaseException as exc:  # a program's job: abort every rank on an uncaught error
+        if type(exc).__name__ == "RankFailed":
+            abort_job(exc)
+        raise
+    if outcome is not None:
+        print("front", len(outcome.front), flush=True)
     return 0
 
 

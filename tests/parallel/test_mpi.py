@@ -212,10 +212,8 @@ def test_a_genome_that_keeps_killing_its_worker_is_recorded_and_the_run_goes_on(
 
 def test_a_dying_worker_aborts_the_job_and_resume_completes_it(tmp_path, serial_run):
     run_dir = tmp_path / "run"
-    start = time.monotonic()
     done = mpiexec(3, sys.executable, "-m", "tests.parallel.faults", str(run_dir), "die")
-    assert done.returncode != 0  # aborted, within the timeout: no hang
-    assert time.monotonic() - start < 300
+    assert done.returncode != 0  # aborted (a hang would end in mpiexec's timeout instead)
     before = {k for _, k, _, _ in rows(run_dir)}
     dead = first_keys(load_config(None, SEARCH))[2]
     assert dead not in before

@@ -13,87 +13,63 @@ from xnas.errors import GenomeError
 from xnas.space import REFERENCES, SPACES, get_space, resolve_arch
 from xnas.space.micro import NSGANET_OPS
 from xnas.space.nb201 import NB201_OPS
+from xnas.testing import space as kit
 
 SPACE_NAMES = SPACES.names()
 SEEDS = st.integers(0, 2**32 - 1)
 
 
 def space(name: str):
-    return get_space(SpaceConfig(name=name, channels=4, layers=1))
-
-
-def raw_genome(name: str, seed: int) -> tuple[int, ...]:
-    """A random in-bounds vector, deliberately NOT normalised."""
-    sp = space(name)
-    rng = np.random.default_rng(seed)
-    return tuple(int(rng.integers(lo, hi + 1)) for lo, hi in zip(sp.lower, sp.upper, strict=True))
-
-
-def in_bounds(sp, x) -> bool:
-    return len(x) == sp.n_var and all(
-        lo <= v <= hi for v, lo, hi in zip(x, sp.lower, sp.upper, strict=True)
-    )
+    return kit.space_of(name)
 
 
 @pytest.mark.parametrize("name", SPACE_NAMES)
 @given(seed=SEEDS)
 @settings(max_examples=60, deadline=None)
 def test_parse_of_canonical_round_trips(name, seed):
-    sp = space(name)
-    x = raw_genome(name, seed)
-    key = sp.canonical(x)
-    assert sp.parse(key) == sp.normalize(x)
-    assert sp.canonical(sp.parse(key)) == key
-    assert sp.parse(",".join(map(str, x))) == sp.normalize(x)
+    kit.check_round_trip(space(name), seed)
 
 
 @pytest.mark.parametrize("name", SPACE_NAMES)
 @given(values=st.lists(st.floats(-1e6, 1e6) | st.just(float("nan")), min_size=40, max_size=40))
 @settings(max_examples=60, deadline=None)
 def test_repair_always_yields_a_valid_genome(name, values):
-    sp = space(name)
-    x = sp.repair(values[: sp.n_var])
-    assert in_bounds(sp, x) and sp.check(x) == x and sp.normalize(x) == x
+    kit.check_repair(space(name), values)
 
 
 @pytest.mark.parametrize("name", SPACE_NAMES)
 @given(seed=SEEDS)
 @settings(max_examples=60, deadline=None)
 def test_mutation_and_crossover_stay_in_bounds(name, seed):
-    sp = space(name)
-    rng = np.random.default_rng(seed)
-    a, b = sp.sample(rng), sp.sample(rng)
-    m = sp.mutate(a, rng)
-    assert in_bounds(sp, m) and sp.canonical(m) != sp.canonical(a)
-    c1, c2 = sp.crossover(a, b, rng)
-    assert in_bounds(sp, c1) and in_bounds(sp, c2)
-    # every unit of a child comes from one of the parents at the same place (micro may
-    # reorder the two pairs of a block when normalising, so compare per block there)
-    group = 4 if name == "micro" else sp.unit
-    for child in (c1, c2):
-        for g in range(0, sp.n_var, group):
-            parents = {a[i : i + sp.unit] for i in range(g, g + group, sp.unit)}
-            parents |= {b[i : i + sp.unit] for i in range(g, g + group, sp.unit)}
-            for i in range(g, g + group, sp.unit):
-                assert child[i : i + sp.unit] in parents
+    kit.check_variation(space(name), seed)
 
 
 @pytest.mark.parametrize("name", SPACE_NAMES)
 @given(s1=SEEDS, s2=SEEDS)
 @settings(max_examples=60, deadline=None)
 def test_distinct_keys_for_non_equivalent_genomes(name, s1, s2):
-    sp = space(name)
-    a, b = sp.normalize(raw_genome(name, s1)), sp.normalize(raw_genome(name, s2))
-    assert (sp.canonical(a) == sp.canonical(b)) == (a == b)
-    assert (sp.distance(a, b) == 0) == (a == b)
-    assert sp.distance(a, b) == sp.distance(b, a)
+    kit.check_distinct_keys(space(name), s1, s2)
+
+
+@pytest.mark.parametrize("name", SPACE_NAMES)
+def test_the_whole_kit_passes_and_sampled_genomes_build(name):
+    kit.check_space(name, seeds=range(3))
+
+
+def test_the_kit_catches_a_space_whose_keys_do_not_round_trip():
+    class Lossy(type(space("nb201"))):
+        def parse_key(self, text):
+            return tuple(0 for _ in range(self.n_var))  # every key reads back as genome 0
+
+    with pytest.raises(AssertionError):
+        kit.check_round_trip(Lossy(space("nb201").cfg), seed=3)
 
 
 @given(seed=SEEDS, data=st.data())
 @settings(max_examples=80, deadline=None)
 def test_micro_key_is_invariant_under_swapping_the_pairs_of_any_blocks(seed, data):
     sp = space("micro")
-    x = list(raw_genome("micro", seed))
+    x = list(kit.raw_genome(space("micro"), seed))
     blocks = data.draw(st.sets(st.integers(0, sp.n_var // 4 - 1)))
     y = list(x)
     for blk in blocks:

@@ -9,11 +9,10 @@ import shutil
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, cfg
 from tests.conftest import xnas_cli as xnas
-from tests.test_run import cfg
+from xnas.driver import run_search
 from xnas.errors import StoreError
-from xnas.run import run_search
 from xnas.store import RunStore
 
 INHERIT = ["cost.inherit=true", "cost.inherit_epochs=1", "cost.keep_weights=2"]
@@ -28,6 +27,7 @@ def digest(path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_a_copied_run_resumed_elsewhere_touches_nothing_of_the_original(tmp_path):
     run = tmp_path / "run"
     run_search(cfg(*INHERIT, "search.generations=2"), run)
@@ -58,6 +58,7 @@ def test_a_copied_run_resumed_elsewhere_touches_nothing_of_the_original(tmp_path
     assert [(r.key, r.objectives) for r in resumed] == [(r.key, r.objectives) for r in copied]
 
 
+@pytest.mark.slow
 def test_a_stored_path_outside_the_run_is_never_deleted(tmp_path):
     victim = tmp_path / "precious.pt"
     victim.write_bytes(b"not yours")
@@ -81,6 +82,7 @@ def test_a_stored_path_outside_the_run_is_never_deleted(tmp_path):
     assert victim.read_bytes() == b"not yours"
 
 
+@pytest.mark.slow
 def test_status_leaves_the_store_byte_identical(tmp_path):
     run = tmp_path / "run"
     run_search(cfg("search.generations=1"), run)
@@ -91,6 +93,7 @@ def test_status_leaves_the_store_byte_identical(tmp_path):
     assert (run / "xnas.sqlite").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_same_seed_same_hypervolume_through_the_cli_and_the_api(tmp_path):
     c = [
         "--set",
@@ -122,6 +125,7 @@ def test_same_seed_same_hypervolume_through_the_cli_and_the_api(tmp_path):
     assert refs[0] == refs[1] and hvs[0] == hvs[1]
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     run = tmp_path / "run"
     run_search(cfg("search.generations=1"), run)
@@ -149,6 +153,7 @@ def test_a_file_as_run_dir_and_a_killed_creation_are_handled(tmp_path):
         assert store.count() == 0
 
 
+@pytest.mark.slow
 def test_status_reads_a_run_without_importing_torch(tmp_path):
     """Layering: ``xnas status`` needs the store, the config and the objective
     declarations, never the evaluation stack (it starts in a fraction of a second)."""

@@ -43,13 +43,13 @@ def test_results_round_trip_and_survive_reopening(tmp_path):
         assert [(g, v, r.key) for g, v, r in store.results()] == [(0, 0.0, "a"), (0, 1.0, "b")]
         assert store.count() == 2 and store.count("failed") == 1
         assert store.meta("config") == {"search": {"seed": 3}}
-        assert store.weights_dir.is_dir()
+        assert store.dir.weights.is_dir()
         with pytest.raises(ValueError, match="already stored"):
             store.add_result(result("a"), generation=1)
 
 
 def test_generation_state_is_plain_json(tmp_path):
-    from xnas.run import restore_state
+    from xnas.driver.resume import restore_state
 
     with RunStore.create(tmp_path, {}, {}) as store:
         assert store.last_generation() is None

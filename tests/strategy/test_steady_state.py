@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_run import cfg
-from xnas.run import run_search
+from tests.conftest import cfg
+from xnas.driver import run_search
 from xnas.store import RunStore
 from xnas.strategy import STRATEGIES
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", STRATEGIES.names())
 def test_a_real_steady_state_search(name, tmp_path):
     c = cfg(f"search.strategy={name}", "search.mode=steady_state", "search.generations=2")

@@ -43,8 +43,8 @@ def test_the_held_out_predictions_are_out_of_fold():
     # out, a target of pure noise cannot be: the function must not score in-sample
     noise = np.random.default_rng(3)
     s = told(60, lambda g: float(noise.random()))
-    models = s._fit()
-    in_sample = models[0].predict(s._features(s.X))
+    models = s.fit()
+    in_sample = s.predict(s.X, models)[1][:, 0]
     assert kendalltau(in_sample, np.array(s.F)[:, 0]).statistic > 0.9
     assert s.holdout_rank_correlation(folds=5)[0] < 0.5
 
@@ -56,8 +56,8 @@ def test_too_few_results_is_a_clear_error():
 
 def test_static_objectives_are_computed_exactly():
     s = told(40, lambda g: 1.0 - 0.1 * sum(v in (2, 3) for v in g))
-    models = s._fit()
+    models = s.fit()
     genomes = [SPACE.sample(np.random.default_rng(9)) for _ in range(5)]
-    values, means = s._predict(genomes, models)
+    values, means = s.predict(genomes, models)
     assert np.array_equal(values[:, 1], [float(sum(g)) for g in genomes])
     assert np.array_equal(means[:, 1], values[:, 1])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from xnas.config import DataConfig
 from xnas.data import bundled, folder, synthetic, torchvision_sets  # noqa: F401  (registration)
 from xnas.data.augment import BatchAugment
@@ -13,6 +15,7 @@ __all__ = [
     "BatchAugment",
     "DataBundle",
     "balanced_subset",
+    "cached_dataset",
     "load_dataset",
 ]
 
@@ -20,3 +23,9 @@ __all__ = [
 def load_dataset(cfg: DataConfig) -> DataBundle:
     """Load the dataset ``cfg.name`` names (DataError / RegistryError on bad input)."""
     return DATASETS.get(cfg.name)(cfg)
+
+
+@functools.lru_cache(maxsize=2)
+def cached_dataset(cfg: DataConfig) -> DataBundle:
+    """``load_dataset`` once per config and process: a worker reuses it for every task."""
+    return load_dataset(cfg)

@@ -12,7 +12,7 @@ more than 30% of its remaining error, is never stopped: it has not yet said wher
 
 Objectives known only after training (introspection, mcd) have no bound that could
 ever be dominated, so a search that optimises one of them refuses ``extrapolate``
-when the config is read (``run.check_cost``) instead of running a rule that never fires.
+when the config is read (``driver.checks.check_cost``) instead of running a rule that never fires.
 """
 
 from __future__ import annotations

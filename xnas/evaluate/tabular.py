@@ -22,12 +22,14 @@ import functools
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-from xnas.config import SpaceConfig, TableColumn
+from xnas.config import Config, SpaceConfig, TableColumn
 from xnas.errors import ConfigError, DataError, GenomeError
-from xnas.evaluate.task import EvalResult, EvalTask, reused_result
+from xnas.evaluate.base import StaticOracle, static_oracle
 from xnas.objectives import OBJECTIVES
-from xnas.space import get_space
+from xnas.results import EvalResult, EvalTask
+from xnas.space import Genome, SearchSpace, get_space
 
 
 @functools.lru_cache(maxsize=4)
@@ -130,9 +132,37 @@ def _check_unit(path: str, name: str, col: TableColumn, table) -> None:
 
 @dataclass(frozen=True)
 class TabularEvaluator:
+    """Objective values read from ``table`` (no training: no epochs, no weights)."""
+
     table: str
     key_column: str = "arch"
     columns: tuple[TableColumn, ...] = ()
+    name: ClassVar[str] = "tabular"
+    trains: ClassVar[bool] = False
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> TabularEvaluator:
+        ev = cfg.evaluator
+        if ev.table is None:
+            raise ConfigError("evaluator.name is 'tabular' but evaluator.table is not set")
+        return cls(ev.table, ev.key_column, ev.columns)
+
+    def check(self, cfg: Config, names: list[str]) -> None:
+        check_table(self.table, self.key_column, cfg.space, names, self.columns)
+
+    def static(self, cfg: Config, space: SearchSpace, names: list[str]) -> StaticOracle:
+        """The table's columns of the static objectives."""
+        static = [n for n in names if OBJECTIVES.get(n).stage == "static"]
+        rows = load_table(self.table, self.key_column, cfg.space)
+        cols = {n: column_of(n, self.columns) for n in static}
+
+        def value(genome: Genome, name: str) -> float:
+            return convert(rows[space.canonical(genome)], cols[name])
+
+        return static_oracle(names, static, value)
+
+    def order(self, space: SearchSpace, genomes: list[Genome]) -> list[Genome]:
+        return list(genomes)  # every lookup costs the same
 
     def __call__(self, task: EvalTask) -> EvalResult:
         rows = load_table(self.table, self.key_column, task.space)
@@ -152,7 +182,7 @@ class TabularEvaluator:
         if task.reuse is not None:
             trained = {n for n in task.objectives if OBJECTIVES.get(n).stage == "trained"}
             static = {n: v for n, v in values.items() if n not in trained}
-            return reused_result(task, static, {n: how[n] for n in static}, trained)
+            return EvalResult.reused(task, static, {n: how[n] for n in static}, trained)
         return EvalResult(
             key=task.key,
             genome=task.genome,

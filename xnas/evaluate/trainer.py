@@ -37,14 +37,6 @@ class TrainOutcome:
     state: dict | None = None
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":  # the current CUDA device: an MPI rank's own GPU (parallel.mpi.pin_gpu)
-        if torch.cuda.is_available():
-            return torch.device("cuda", torch.cuda.current_device())
-        return torch.device("cpu")
-    return torch.device(name)
-
-
 def iterate_batches(
     data: ArrayDataset,
     batch_size: int,

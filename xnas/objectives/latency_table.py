@@ -180,6 +180,36 @@ def latency_predicted_objective(ctx: EvalContext) -> Measurement:
 
 
 # ------------------------------------------------------------------- building
+def table_for_config(
+    cfg,
+    device_name: str | None = None,
+    *,
+    patience: int = 100,
+    calibration: int = 20,
+    progress=None,
+) -> dict[str, Any]:
+    """``build_table`` for a search config: its space, its dataset's input shape and
+    classes, its ``measure.latency_*`` settings, on ``device_name`` (default
+    ``train.device``), with the torch threads this process has."""
+    from xnas.data import cached_dataset
+    from xnas.nn.device import resolve_device
+
+    bundle = cached_dataset(cfg.data)
+    m = cfg.measure
+    return build_table(
+        cfg.space,
+        bundle.input_shape,
+        bundle.num_classes,
+        resolve_device(device_name or cfg.train.device),
+        batch=m.latency_batch,
+        warmup=m.latency_warmup,
+        repeats=m.latency_repeats,
+        patience=patience,
+        calibration=calibration,
+        progress=progress,
+    )
+
+
 def build_table(
     space_cfg: SpaceConfig,
     input_shape: tuple[int, int, int],

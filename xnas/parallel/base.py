@@ -1,4 +1,8 @@
-"""The executor interface and the ``open_executor`` entry every process goes through."""
+"""The executor interface and the ``open_executor`` entry every process goes through.
+
+Executors are a lazy registry (``EXECUTORS``): ``mpi`` names ``xnas.parallel.mpi``,
+imported (with mpi4py, which initialises MPI) only when a job runs on several ranks.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Protocol
 
 from xnas.config import ParallelConfig
 from xnas.errors import ConfigError
-from xnas.parallel.launch import world_size
+from xnas.parallel.launch import set_threads, world_size
 from xnas.registry import Registry
 
 
@@ -25,6 +29,7 @@ class Executor(Protocol):
 
 ExecutorFactory = Callable[[ParallelConfig], contextlib.AbstractContextManager]
 EXECUTORS: Registry[ExecutorFactory] = Registry("parallel backend")
+EXECUTORS.register_lazy("mpi", "xnas.parallel.mpi:open_mpi")
 
 
 class SerialExecutor:
@@ -46,9 +51,7 @@ class SerialExecutor:
 @contextlib.contextmanager
 def _serial(cfg: ParallelConfig) -> Iterator[SerialExecutor]:
     if cfg.threads_per_rank is not None:
-        import torch
-
-        torch.set_num_threads(cfg.threads_per_rank)
+        set_threads(cfg.threads_per_rank)
     yield SerialExecutor()
 
 
@@ -72,6 +75,4 @@ def resolve_backend(cfg: ParallelConfig) -> str:
 
 def open_executor(cfg: ParallelConfig) -> contextlib.AbstractContextManager:
     """Entered by every process of the job: the executor on the driver, None elsewhere."""
-    if resolve_backend(cfg) == "mpi":
-        from xnas.parallel import mpi  # noqa: F401  (registers "mpi"; imports mpi4py)
     return EXECUTORS.get(resolve_backend(cfg))(cfg)

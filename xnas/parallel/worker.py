@@ -1,11 +1,16 @@
-"""What runs around every evaluation on a worker: stamp who ran it and when, and turn
-any exception into a stored failure (with its traceback) instead of a lost result."""
+"""What runs around every evaluation on a worker, and the one place where a failure
+becomes a result: ``call_task`` turns any exception (or a timeout) into a stored
+``failed`` result with its traceback, and stamps rank, host and timings.
+
+Evaluators only compute or raise. Bad input (an ``XnasError``: a table without the
+key, a dataset that cannot load) is not a failed evaluation: it passes through and
+stops the search with its one line, keeping everything stored.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import os
 import signal
 import socket
@@ -13,11 +18,11 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from xnas.errors import XnasError
 from xnas.parallel.launch import world_rank
-from xnas.results import EvalResult, EvalTask, failed_result
+from xnas.results import EvalResult, EvalTask
+from xnas.store.rundir import inflight_marker
 
 
 class EvaluationTimeout(BaseException):
@@ -51,68 +56,72 @@ def _alarm(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-INFLIGHT = "inflight"  # folder of the run directory: one file per evaluation running
+_markers: dict[str, int] = {}  # inflight folder -> this process's open marker file
+
+
+def _marker(folder: str) -> int:
+    """This process's marker file in ``folder``, opened once and kept open (two syscalls
+    a task instead of a create and an unlink); reopened if someone removed it."""
+    fd = _markers.get(folder)
+    if fd is not None and os.fstat(fd).st_nlink == 0:  # removed (a driver's clean-up)
+        os.close(fd)
+        fd = None
+    if fd is None:
+        path = inflight_marker(folder)
+        path.parent.mkdir(exist_ok=True)
+        fd = _markers[folder] = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    return fd
 
 
 @contextlib.contextmanager
 def _inflight(task: EvalTask) -> Iterator[None]:
-    """A file naming the key while it is evaluated (``RUN/inflight/HOST-PID``). A process
-    killed outright (SIGKILL, the out-of-memory killer) leaves it behind, so the next
-    resume knows which genome was running when the job died."""
-    if not task.weights_dir:
+    """The marker names the key while it is evaluated (``RUN/inflight/HOST-PID``) and is
+    empty otherwise. A process killed outright (SIGKILL, the out-of-memory killer) leaves
+    the key behind, so the next resume knows which genome was running when the job died.
+    Every task of a run carries the folder (reuses too)."""
+    if not task.inflight:
         yield
         return
-    folder = Path(task.weights_dir).parent / INFLIGHT
-    marker = folder / f"{socket.gethostname()}-{os.getpid()}"
+    key = task.key.encode()
     try:
-        folder.mkdir(exist_ok=True)
-        marker.write_text(task.key)
+        fd: int | None = _marker(task.inflight)
+        os.pwrite(fd, key, 0)
+        os.ftruncate(fd, len(key))
     except OSError:
-        marker = None  # a read-only or vanished run directory: evaluate anyway
+        fd = None  # a read-only or vanished run directory: evaluate anyway
     try:
         yield
     finally:
-        if marker is not None:
-            marker.unlink(missing_ok=True)
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+
+
+def as_failure(task: EvalTask, exc: BaseException) -> EvalResult:
+    """The stored form of an exception raised while evaluating ``task``."""
+    text = "".join(traceback.format_exception(exc))
+    return EvalResult.failed(task, f"{type(exc).__name__}: {exc}\n{text}")
 
 
 def call_task(
     fn: Callable[[EvalTask], EvalResult], task: EvalTask, timeout: float | None = None
 ) -> EvalResult:
     """``fn(task)`` with wall-clock start/end stamps (``timings.started_at/finished_at``,
-    seconds since the epoch) and this process's rank and host; an evaluation running
-    longer than ``timeout`` seconds is stopped and stored as failed ("timed out after")."""
+    seconds since the epoch) and this process's rank and host; an exception, or an
+    evaluation running longer than ``timeout`` seconds, becomes a failed result."""
     started = time.time()
     try:
         with _inflight(task), _alarm(timeout):
             result = fn(task)
     except XnasError:
-        raise  # bad input (a table without the key...): the search stops, it is no failure
+        raise  # bad input: the search stops with its one line, it is no failure
     except EvaluationTimeout as exc:
-        result = failed_result(task, str(exc), timings={})
+        result = EvalResult.failed(task, str(exc))
     except Exception as exc:
-        result = failed_result(
-            task, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}", timings={}
-        )
-    timings = {**result.timings, "started_at": started, "finished_at": time.time()}
+        result = as_failure(task, exc)
+    finished = time.time()
+    timings = {"total": finished - started, **result.timings}
+    timings.update(started_at=started, finished_at=finished)
     return dataclasses.replace(
-        checked(result), timings=timings, rank=world_rank(), host=socket.gethostname()
-    )
-
-
-def checked(result: EvalResult) -> EvalResult:
-    """A result whose objective values are not all finite numbers is a failure."""
-    if result.status == "failed":
-        return result
-    bad = {
-        k: v
-        for k, v in result.objectives.items()
-        if not isinstance(v, int | float) or not math.isfinite(v)
-    }
-    if not bad:
-        return result
-    return dataclasses.replace(
-        result,
-        status="failed",
-        error=f"non-finite objective values {bad} (treated as a failed evaluation)",
+        result, timings=timings, rank=world_rank(), host=socket.gethostname()
     )

@@ -1,6 +1,8 @@
 """Reporting: everything xnas shows about a run, over one read-only ``RunView``.
 
-- ``view``: ``open_run(run_dir)`` reads config, results, rungs, generations and front once;
+- ``data``: ``read_run(run_dir)`` reads config, results, rungs, generations and front once
+  into a frozen ``RunData``, which every report takes (or a run directory);
+- ``view``: ``RunView``, that data with every report one method away (``open_run``);
 - ``tables``: Pareto set, search cost, the terminal's front table (md, csv, latex);
 - ``figures``: Pareto fronts, parallel coordinates, hypervolume, learning curves, cells;
 - ``cells``: drawings of one architecture's cells;

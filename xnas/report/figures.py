@@ -9,8 +9,8 @@
   extrapolated final accuracy and band;
 - ``cells_<tag>``: the cells of the knee point and of the best member for each objective.
 
-Every function takes a ``RunView`` (``xnas.report.view``); axis labels carry units and the
-values' provenance (``axis_label``).
+Every function takes a ``RunData`` (``xnas.report.data``) or a run directory; axis labels
+carry units and the values' provenance (``axis_label``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ import numpy as np  # noqa: E402
 
 from xnas.config import Config  # noqa: E402
 from xnas.report.cells import draw_genotype  # noqa: E402
-from xnas.report.view import RunView, open_run  # noqa: E402
+from xnas.report.data import RunData, as_data  # noqa: E402
 from xnas.results import EvalResult  # noqa: E402
+from xnas.store.rundir import RunDir  # noqa: E402
 from xnas.summary import objective_rows  # noqa: E402
 
 FORMATS = ("png", "pdf")
@@ -42,15 +43,11 @@ def _save(fig, out: Path, name: str, formats) -> list[Path]:
     return paths
 
 
-def as_view(run: RunView | str | Path) -> RunView:
-    return run if isinstance(run, RunView) else open_run(run)
-
-
 def plot_all(
-    run: RunView | str | Path, out_dir: str | Path | None = None, formats=FORMATS
+    run: RunData | str | Path, out_dir: str | Path | None = None, formats=FORMATS
 ) -> list[Path]:
-    view = as_view(run)
-    out = Path(out_dir) if out_dir else view.run_dir / "plots"
+    view = as_data(run)
+    out = Path(out_dir) if out_dir else RunDir(view.run_dir).plots
     out.mkdir(parents=True, exist_ok=True)
     names, constraints, rows = list(view.names), list(view.constraints), list(view.rows)
     ok, front = view.with_values, view.front
@@ -88,11 +85,11 @@ def axis_label(name: str, how: dict | None) -> str:
     )
 
 
-def plot_front(run: RunView | str | Path, path: str | Path | None = None) -> Path:
+def plot_front(run: RunData | str | Path, path: str | Path | None = None) -> Path:
     """Every pair of objectives: all evaluations in grey, the Pareto front highlighted."""
     import itertools
 
-    view = as_view(run)
+    view = as_data(run)
     cfg, names, ok, front = view.cfg, list(view.names), view.with_values, set(view.front_keys)
     pairs = list(itertools.combinations(names, 2))[:6] or [(names[0], names[0])]
     cols = min(3, len(pairs))

@@ -11,7 +11,7 @@ import csv
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from xnas.report.view import RunView, open_run
+from xnas.report.data import RunData, as_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -34,16 +34,12 @@ TAIL = [
 ]
 
 
-def _view(run: RunView | str | Path) -> RunView:
-    return run if isinstance(run, RunView) else open_run(run)
-
-
-def columns(view: RunView) -> list[str]:
+def columns(view: RunData) -> list[str]:
     names = sorted({n for r in view.results for n in r.objectives})
     return HEAD + names + [f"{n}_provenance" for n in names] + TAIL
 
 
-def records(view: RunView) -> list[list]:
+def records(view: RunData) -> list[list]:
     """The rows of ``columns(view)``, in stored order."""
     names = sorted({n for r in view.results for n in r.objectives})
     front = set(view.front_keys)
@@ -76,9 +72,9 @@ def records(view: RunView) -> list[list]:
     return out
 
 
-def write_csv(run: RunView | str | Path, out: IO[str]) -> int:
+def write_csv(run: RunData | str | Path, out: IO[str]) -> int:
     """Every evaluation as CSV (pandas.read_csv-friendly); returns the number of rows."""
-    view = _view(run)
+    view = as_data(run)
     rows = records(view)
     w = csv.writer(out)
     w.writerow(columns(view))
@@ -86,21 +82,21 @@ def write_csv(run: RunView | str | Path, out: IO[str]) -> int:
     return len(rows)
 
 
-def results_frame(run: RunView | str | Path) -> pd.DataFrame:
+def results_frame(run: RunData | str | Path) -> pd.DataFrame:
     """Every evaluation as a DataFrame indexed by key (empty cells as NaN)."""
     import pandas as pd
 
-    view = _view(run)
+    view = as_data(run)
     frame = pd.DataFrame(records(view), columns=columns(view)).set_index("key")
     return frame.replace("", float("nan")).infer_objects()
 
 
-def front_frame(run: RunView | str | Path) -> pd.DataFrame:
+def front_frame(run: RunData | str | Path) -> pd.DataFrame:
     """The front: each configured objective's value and provenance, best first by the
     first searched objective."""
     import pandas as pd
 
-    view = _view(run)
+    view = as_data(run)
     names = list(view.recorded)
     rows = [
         {

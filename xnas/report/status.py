@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xnas.report.view import RunView, open_run
+from xnas.report.data import RunData, as_data
 
 
-def search_status(run: RunView | str | Path) -> dict:
-    view = run if isinstance(run, RunView) else open_run(run)
+def search_status(run: RunData | str | Path) -> dict:
+    view = as_data(run)
     last = view.generations[-1] if view.generations else None
     return {
         "generations_done": 0 if last is None else last.generation + 1,
@@ -22,4 +22,6 @@ def search_status(run: RunView | str | Path) -> dict:
         "objectives": list(view.names),
         "front": list(view.front_keys),
         "hypervolume": view.hypervolume,
+        # why the search last stopped; None while it runs (or after a kill: resume goes on)
+        "stopped_by": view.stopped_by,
     }

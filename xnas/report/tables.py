@@ -1,7 +1,7 @@
 """Paper-style tables of a run: the Pareto set, the cost of the search, the short front
 table the terminal ends with.
 
-``pareto_table`` and ``cost_table`` take a ``RunView`` (or a run directory) and return
+``pareto_table`` and ``cost_table`` take a ``RunData`` (or a run directory) and return
 (headers, rows) of plain values; ``render`` writes them as Markdown, CSV or LaTeX
 (booktabs). Objective headers carry their unit and the provenance of the values under
 them ("energy (mJ, modelled)"), so a table never passes a modelled, predicted or
@@ -17,7 +17,7 @@ from pathlib import Path
 from xnas.config import Config
 from xnas.errors import ConfigError
 from xnas.objectives import OBJECTIVES
-from xnas.report.view import RunView, open_run
+from xnas.report.data import RunData, as_data
 from xnas.results import EvalResult
 
 FORMATS = ("md", "csv", "latex")
@@ -30,10 +30,6 @@ HEADER_NOTES = {
     "extrapolated": "some extrapolated",
     "tabular": "from table",
 }
-
-
-def as_view(run: RunView | str | Path) -> RunView:
-    return run if isinstance(run, RunView) else open_run(run)
 
 
 def objective_header(name: str, results: list[EvalResult]) -> str:
@@ -52,7 +48,7 @@ def _complexity(result: EvalResult, cfg: Config) -> tuple[int | str, int | str]:
     if params is not None and flops is not None:
         return int(params), int(flops)
     try:
-        from xnas.evaluate.evaluator import cached_dataset
+        from xnas.data import cached_dataset
         from xnas.objectives import count_flops, count_params
         from xnas.space import get_space
 
@@ -63,8 +59,8 @@ def _complexity(result: EvalResult, cfg: Config) -> tuple[int | str, int | str]:
         return params if params is not None else "", flops if flops is not None else ""
 
 
-def pareto_table(run: RunView | str | Path) -> tuple[list[str], list[list]]:
-    view = as_view(run)
+def pareto_table(run: RunData | str | Path) -> tuple[list[str], list[list]]:
+    view = as_data(run)
     cfg, names, results = view.cfg, list(view.recorded), view.front  # recorded ones too
     headers = ["key", *(objective_header(n, results) for n in names)]
     # params and FLOPs are always listed, once: as objectives when they are, else counted
@@ -88,9 +84,9 @@ def pareto_table(run: RunView | str | Path) -> tuple[list[str], list[list]]:
     return headers, rows
 
 
-def cost_table(run: RunView | str | Path) -> tuple[list[str], list[list]]:
+def cost_table(run: RunData | str | Path) -> tuple[list[str], list[list]]:
     """One row: what the search cost (device hours split by the device that evaluated)."""
-    view = as_view(run)
+    view = as_data(run)
     results = view.results
     rungs = [r for *_, r in view.rungs]  # multi-fidelity rungs below a final one
     generations = view.generations
@@ -129,10 +125,10 @@ def cost_table(run: RunView | str | Path) -> tuple[list[str], list[list]]:
     return headers, [row]
 
 
-def front_text(run: RunView | str | Path, limit: int = 20) -> str:
+def front_text(run: RunData | str | Path, limit: int = 20) -> str:
     """The front as a small fixed-width table (what ``xnas search`` and ``make demo`` end
     with): every configured objective's value, best first by the first objective."""
-    view = as_view(run)
+    view = as_data(run)
     names = list(view.recorded)
     front = sorted(view.front, key=lambda r: (view.F([r])[0].tolist(), r.key))
     title = f"front ({len(front)} architectures"

@@ -1,4 +1,4 @@
-"""The search-space contract shared by every space (DESIGN.md, "Genome").
+"""The search-space contract shared by every space (docs/architecture.md, "Genome").
 
 A genome is a tuple of ints within ``[lower, upper]`` (inclusive, per position).
 ``normalize`` maps a genome to the representative of its equivalence class;
@@ -12,14 +12,16 @@ from __future__ import annotations
 import math
 import re
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from torch import nn
 
 from xnas.config import SpaceConfig
 from xnas.errors import GenomeError
 from xnas.registry import Registry
+
+if TYPE_CHECKING:  # torch is imported only where a network is built (``build``)
+    from torch import nn
 
 Genome = tuple[int, ...]
 SPACES: Registry[type[SearchSpace]] = Registry("search space")
@@ -30,6 +32,8 @@ _INT_LIST = re.compile(r"^\s*[\[(]?\s*-?\d+(\s*[, ]\s*-?\d+)*\s*[\])]?\s*$")
 class SearchSpace(ABC):
     name: str = ""
     unit: int = 1  # genes that travel together in crossover and count once in distance
+    # genes within which ``normalize`` may reorder units (micro: the two pairs of a block)
+    reorder_span: int = 1
 
     def __init__(self, cfg: SpaceConfig | None = None) -> None:
         self.cfg = cfg or SpaceConfig(name=self.name)

@@ -16,15 +16,16 @@ channels (and of the weights), which xnas does not merge.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
 
 from xnas.errors import GenomeError
-from xnas.nn.network import MicroNetwork
-from xnas.nn.ops import OPS
 from xnas.space.base import SPACES, Genome, SearchSpace
 from xnas.space.genotypes import CellGenotype, MicroGenotype
+
+if TYPE_CHECKING:
+    from torch import nn
 
 NSGANET_OPS = (
     "max_pool_3x3",
@@ -45,12 +46,16 @@ _CELL = re.compile(r"^N\[(.*)\]R\[(.*)\]$")
 class MicroSpace(SearchSpace):
     name = "micro"
     unit = 2  # an (op, input) pair
+    reorder_span = 4  # a block's two pairs are sorted by normalize
 
     def __init__(self, cfg=None) -> None:
         super().__init__(cfg)
         self.ops = tuple(self.cfg.ops) if self.cfg.ops else NSGANET_OPS
-        for op in self.ops:
-            OPS.get(op)  # RegistryError names the valid ops
+        if self.cfg.ops:  # a user's op list: each must be a registered op
+            from xnas.nn.ops import OPS  # (torch: only for a custom op list)
+
+            for op in self.ops:
+                OPS.get(op)  # RegistryError names the valid ops
         if "none" in self.ops:
             raise GenomeError(
                 "op 'none' is not allowed in the micro space (a block needs an input)"
@@ -160,6 +165,8 @@ class MicroSpace(SearchSpace):
         return self.normalize(self.check(genome))
 
     def build(self, x: Genome, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
+        from xnas.nn.network import MicroNetwork  # torch only where a network is built
+
         return MicroNetwork(
             self.decode(x),
             input_shape,

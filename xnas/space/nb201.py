@@ -9,14 +9,16 @@ join published NB201 tables. The map is one-to-one: no two genomes share a key;
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
 
 from xnas.errors import GenomeError
-from xnas.nn.network import NB201Network
 from xnas.space.base import SPACES, Genome, SearchSpace
 from xnas.space.genotypes import NB201Genotype
+
+if TYPE_CHECKING:
+    from torch import nn
 
 NB201_OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))  # (to, from) in genome order
@@ -113,6 +115,8 @@ class NB201Space(SearchSpace):
         )
 
     def build(self, x: Genome, input_shape: tuple[int, int, int], num_classes: int) -> nn.Module:
+        from xnas.nn.network import NB201Network  # torch only where a network is built
+
         return NB201Network(
             self.decode(x),
             input_shape,

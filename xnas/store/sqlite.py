@@ -2,9 +2,10 @@
 
 Every evaluation is committed in its own transaction the moment it arrives, so a
 killed run loses no finished evaluation; the state after each generation is a
-row of plain JSON (no pickled live objects). Weight files live beside the
-database under ``weights/``. Opening anything that is not an xnas store of a
-known schema raises StoreError with one line saying what was found.
+row of plain JSON (no pickled live objects). The run directory's other paths
+(weights, rung checkpoints, inflight markers) belong to ``store.rundir.RunDir``.
+Opening anything that is not an xnas store of a known schema raises StoreError with
+one line saying what was found.
 """
 
 from __future__ import annotations
@@ -17,16 +18,15 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from xnas.errors import StoreError
 from xnas.results import EvalResult
+from xnas.store.rundir import DB_NAME, RunDir
 
 SCHEMA_VERSION = 1
-DB_NAME = "xnas.sqlite"
-LOCK_NAME = "xnas.lock"
 APP_ID = "xnas-run-store"
 
 # multi-fidelity rung results below a candidate's final one (added within schema 1: a
@@ -72,7 +72,7 @@ CREATE TABLE generations (
 class GenerationState:
     generation: int
     population: tuple[str, ...]  # keys
-    strategy_state: Any  # JSON-able: how the strategy is restored (run.restore_state)
+    strategy_state: Any  # JSON-able: how the strategy is restored (driver.resume)
     rng_state: Any  # always None since resume replays from the seed (column kept: schema 1)
     counters: dict[str, int]
 
@@ -88,6 +88,18 @@ def _result_from_json(text: str) -> EvalResult:
             f"a stored evaluation is corrupt ({type(exc).__name__}: {str(exc)[:80]}); "
             "expected the JSON of an evaluation result"
         ) from None
+
+
+_RESULT_FIELDS = tuple(f.name for f in fields(EvalResult))
+
+
+def result_json(result: EvalResult) -> str:
+    """A result as plain JSON (non-finite floats as null)."""
+    data = {name: getattr(result, name) for name in _RESULT_FIELDS}
+    try:
+        return json.dumps(data, default=str, allow_nan=False)
+    except ValueError:  # a NaN or inf somewhere: null it (rare, so walked only then)
+        return json.dumps(_json_safe(data), default=str, allow_nan=False)
 
 
 def _json_safe(value: Any) -> Any:
@@ -109,7 +121,7 @@ class _Lock:
     def __init__(self, run_dir: Path) -> None:
         import fcntl
 
-        path = run_dir / LOCK_NAME
+        path = RunDir(run_dir).lock
         try:
             self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -143,6 +155,7 @@ class RunStore:
 
     def __init__(self, run_dir: Path, conn: sqlite3.Connection, lock: _Lock | None = None) -> None:
         self.run_dir = run_dir
+        self.dir = RunDir(run_dir)  # every other path of the run directory
         self.conn = conn
         self._lock = lock
 
@@ -173,7 +186,7 @@ class RunStore:
     ) -> sqlite3.Connection:
         """Schema and meta are written to a temporary file renamed into place, so a kill
         during creation leaves no half-made store that neither search nor resume takes."""
-        (path.parent / "weights").mkdir(exist_ok=True)
+        RunDir(path.parent).weights.mkdir(exist_ok=True)
         tmp = path.with_name(DB_NAME + ".creating")
         tmp.unlink(missing_ok=True)
         conn = sqlite3.connect(tmp)
@@ -283,26 +296,17 @@ class RunStore:
             self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
         )
 
-    @property
-    def weights_dir(self) -> Path:
-        return self.run_dir / "weights"
-
     def weights_file(self, result: EvalResult) -> Path | None:
-        """The result's weight file inside *this* run directory, or None.
-
-        Stored paths are relative to the run directory (``weights/NAME.pt``); only the file
-        name of any stored path is used, so a copied or moved run reads its own files and
-        never touches another run's (older stores held absolute paths)."""
-        if not result.weights_path:
-            return None
-        return self.weights_dir / Path(result.weights_path).name
+        """The result's weight file inside *this* run directory, or None
+        (``RunDir.stored_weights``)."""
+        return self.dir.stored_weights(result.weights_path)
 
     # ----------------------------------------------------------------- evaluations
     def add_result(self, result: EvalResult, generation: int, violation: float = 0.0) -> EvalResult:
         """Commit one evaluation (its own transaction). A key is stored once, ever.
         The weight path is stored relative to the run directory."""
         if result.weights_path:
-            result = replace(result, weights_path=f"weights/{Path(result.weights_path).name}")
+            result = replace(result, weights_path=RunDir.relative_weights(result.weights_path))
         try:
             with self.conn:
                 self.conn.execute(
@@ -313,7 +317,7 @@ class RunStore:
                         result.status,
                         float(violation),
                         time.time(),
-                        json.dumps(_json_safe(asdict(result)), default=str, allow_nan=False),
+                        result_json(result),
                     ),
                 )
         except sqlite3.IntegrityError:
@@ -364,7 +368,7 @@ class RunStore:
                         generation,
                         float(violation),
                         time.time(),
-                        json.dumps(_json_safe(asdict(result)), default=str, allow_nan=False),
+                        result_json(result),
                     ),
                 )
         except sqlite3.IntegrityError:

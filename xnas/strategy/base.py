@@ -24,6 +24,9 @@ from xnas.space import Genome, SearchSpace
 
 
 class Strategy(ABC):
+    # whether ``lineage`` records each asked child's parent (``cost.donor: parent`` needs it)
+    keeps_lineage = False
+
     def __init__(
         self, space: SearchSpace, n_obj: int, n_constr: int, population: int, seed: int
     ) -> None:

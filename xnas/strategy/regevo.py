@@ -22,6 +22,7 @@ from xnas.strategy.base import STRATEGIES, Strategy
 
 class RegularizedEvolution(Strategy):
     weighted_sum = False
+    keeps_lineage = True  # each child mutates one parent
 
     def __init__(self, space, n_obj, n_constr, population, seed, sample_size: int = 0, **_) -> None:
         super().__init__(space, n_obj, n_constr, population, seed)

@@ -73,7 +73,7 @@ class SurrogateNSGA2(Strategy):
     def _ask(self, n: int) -> list[Genome]:
         if self.initial() or sum(self.ok) < max(4, self.n_obj + 2):
             return self.samples(n)
-        models = self._fit()
+        models = self.fit()
         candidates = self._propose(models)
         if not candidates:
             return self.samples(n)
@@ -82,7 +82,9 @@ class SurrogateNSGA2(Strategy):
     def _features(self, genomes) -> np.ndarray:
         return self.space.features(genomes)
 
-    def _fit(self) -> list:
+    def fit(self) -> list:
+        """One predictor per objective on the feasible results told so far (None where the
+        objective is static: computed exactly)."""
         ok = np.array(self.ok)
         X = self._features([x for x, good in zip(self.X, ok, strict=True) if good])
         F = np.array(self.F)[ok]
@@ -123,7 +125,7 @@ class SurrogateNSGA2(Strategy):
             return np.full((len(genomes), self.n_obj), np.nan)
         return np.asarray(self.static(list(genomes)), dtype=float)
 
-    def _predict(self, genomes, models) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, genomes, models) -> tuple[np.ndarray, np.ndarray]:
         """(optimistic values, means) for ``genomes``, exact where static."""
         values = self._static(genomes)
         means = values.copy()
@@ -163,7 +165,7 @@ class SurrogateNSGA2(Strategy):
                 genomes = [space.repair(x) for x in X]
                 for g in genomes:
                     seen.setdefault(space.canonical(g), g)
-                out["F"] = strategy._predict(genomes, models)[1]  # the means
+                out["F"] = strategy.predict(genomes, models)[1]  # the means
 
         told = {space.canonical(x) for x in self.X}
         front = [self.X[i] for i in self._front_index()]
@@ -194,7 +196,7 @@ class SurrogateNSGA2(Strategy):
         where the trees disagree), random unexplored candidates if nothing improves."""
         from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-        optimistic, means = self._predict(candidates, models)
+        optimistic, means = self.predict(candidates, models)
         told = np.array([f for f, good in zip(self.F, self.ok, strict=True) if good])
         lo = np.minimum(told.min(axis=0), optimistic.min(axis=0))
         span = np.maximum(told.max(axis=0) - lo, 1e-12)

@@ -6,15 +6,26 @@ continue, from their own weights, to the next rung; the last rung is the full bu
 MO-ASHA (Schmucker et al., Syne Tune) ranks the same way; here a generation's rung is
 decided as a whole, so the same genomes are promoted on any number of ranks.
 
-Pure (numpy + pymoo's sorting, no torch): the driver feeds results in, the ladder says
-which (key, rung) to train next and which candidates are finished.
+Everything about rungs is here: ``Ladder`` (pure: numpy + pymoo's sorting) says which
+(key, rung) to train next and which candidates are finished; ``Rungs`` drives one
+generation's ladder for the generational policy (builds rung tasks that continue the
+rung before's checkpoint, feeds stored rows back in on resume, turns a candidate halted
+at a lower rung into a ``partial`` result). The checks of settings rungs cannot use are
+in ``driver.checks``; the trainer's checkpoint in ``evaluate.train``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from xnas.results import EvalResult, EvalTask, RungSpec
+
+if TYPE_CHECKING:
+    from xnas.driver.state import Row, RunState
+    from xnas.space import Genome
 
 
 def rung_epochs(total: int, eta: int, rungs: int) -> tuple[int, ...]:
@@ -179,3 +190,82 @@ class Ladder:
     @property
     def done(self) -> bool:
         return all(k in self.finals for k in self.keys)
+
+
+class Rungs:
+    """One generation's ladder, driven: the candidates trained in it (fresh ones, and on
+    resume those stored in it already, whose stored rung rows and finals are fed in again
+    so that every decision is remade the same way)."""
+
+    def __init__(
+        self,
+        state: RunState,
+        eta: int,
+        depth: int,
+        candidates: dict[str, Genome],
+        finals: dict[str, Row],
+    ) -> None:
+        self.state, self.eta, self.depth = state, eta, depth
+        self.genomes = dict(candidates)  # in the order asked: ties break the same way
+        self.ladder = Ladder(list(candidates), eta, depth)
+        for key, rung in sorted(k for k in state.rungs if k[0] in self.genomes):
+            self.feed(state.rungs[(key, rung)])
+        for row in finals.values():  # final already: never committed twice
+            self.feed(row, final=True)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.genomes
+
+    def schedule(self, full_epochs: int) -> tuple[int, ...]:
+        return rung_epochs(full_epochs, self.eta, self.depth)
+
+    def start(self) -> list[str]:
+        """Keys whose first rung is still to train."""
+        return [k for k, _ in self.ladder.start()]
+
+    def feed(self, row: Row, final: bool = False) -> None:
+        result = row.result
+        assert result.fidelity is not None
+        full = result.fidelity["full_epochs"] or result.epochs
+        self.ladder.schedule[result.key] = self.schedule(int(full))
+        F = row.F if result.has_values else np.full(len(row.F), np.nan)
+        self.ladder.add(result.key, result.rung or 0, F, row.violation)
+        if final:
+            self.ladder.finals.add(result.key)
+
+    def step(self) -> tuple[list[tuple[Genome, str, int]], list[EvalResult]]:
+        """(promotions that became runnable as (genome, key, rung), and the results of
+        candidates halted at a lower rung as they are to be stored: ``partial``)."""
+        runnable, final = self.ladder.step()
+        promoted = [(self.genomes[k], k, r) for k, r in runnable]
+        halted = [self.state.rungs[(k, r)].result.as_partial() for k, r in final]
+        return promoted, halted
+
+    def task(self, task: EvalTask, rung: int) -> EvalTask:
+        """``task`` (rung 0: the full budget in ``epochs``, with its donor; above: a fresh
+        task) as rung ``rung``: train up to that rung's epochs of the full budget's
+        schedule, continuing the rung before's checkpoint (its own weights: no donor)."""
+        rundir = self.state.rundir
+        if rung == 0:
+            full = task.epochs
+        else:
+            first = self.state.rungs[(task.key, 0)].result
+            full = int(first.fidelity["full_epochs"])
+            task = replace(task, donor_key=first.donor_key, donor_weights=None)
+        schedule = self.schedule(full)
+        before = rundir.rung_file(task.key, rung - 1) if rung else None
+        return replace(
+            task,
+            epochs=schedule[rung],
+            fidelity=RungSpec(
+                rung,
+                full,
+                # a lost checkpoint: train this rung from scratch (same schedule), not fail
+                resume_from=str(before.resolve()) if before and before.is_file() else None,
+                checkpoint_to=(
+                    None
+                    if rung == len(schedule) - 1
+                    else str(rundir.rung_file(task.key, rung).resolve())
+                ),
+            ),
+        )

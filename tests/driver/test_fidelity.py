@@ -10,23 +10,18 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import BASE
 from xnas.config import load_config
+from xnas.driver.fidelity import Ladder, promotion_order, rung_epochs
 from xnas.evaluate import evaluate
-from xnas.fidelity import Ladder, promotion_order, rung_epochs
 from xnas.store import RunStore
 
-BASE = [
+# the shared tiny search, with rungs: population 6 x 2 generations, 4 epochs in 2 rungs
+FIDELITY = [
+    *BASE,
     "search.population=6",
     "search.generations=2",
-    "search.seed=0",
-    "space.name=nb201",
-    "space.channels=4",
-    "space.layers=1",
-    "data.name=lines",
-    "data.train_size=120",
-    "data.val_size=60",
     "train.epochs=4",
-    "objectives=[error, params]",
     "cost.fidelity=true",
     "cost.rungs=2",
 ]
@@ -124,6 +119,7 @@ def test_a_certain_winner_is_promoted_before_its_rung_completes():
     assert len(promoted) == 3
 
 
+@pytest.mark.slow
 def test_a_promoted_training_continues_exactly_where_its_rung_ended():
     """Rung 1 then rung 2 from the checkpoint = one uninterrupted training (same batches,
     momentum and LR schedule): the oracle is the same recipe run in one go."""
@@ -173,7 +169,7 @@ def test_a_promoted_training_continues_exactly_where_its_rung_ended():
 
 
 def cfg(*extra):
-    return load_config(None, [*BASE, *extra])
+    return load_config(None, [*FIDELITY, *extra])
 
 
 class Counting:
@@ -185,7 +181,8 @@ class Counting:
     def __call__(self, task):
         if self.kill_after is not None and len(self.calls) == self.kill_after:
             raise KeyboardInterrupt("simulated kill")
-        self.calls.append((task.key, task.rung, task.resume_from is not None))
+        resumed = task.fidelity is not None and task.fidelity.resume_from is not None
+        self.calls.append((task.key, task.rung, resumed))
         return evaluate(task)
 
 
@@ -194,8 +191,10 @@ def _store(run_dir):
         return list(store.results()), list(store.rungs())
 
 
+@pytest.mark.slow
 def test_a_search_halves_each_generation_and_marks_what_stopped_low(tmp_path):
-    from xnas.run import objective_rows, run_search
+    from xnas.driver import run_search
+    from xnas.summary import objective_rows
 
     calls = Counting()
     run_search(cfg(), tmp_path / "run", evaluate_fn=calls)
@@ -238,18 +237,19 @@ def test_a_search_halves_each_generation_and_marks_what_stopped_low(tmp_path):
     assert "some at a lower rung" in objective_header("error", partial)
 
 
+@pytest.mark.slow
 def test_a_kill_between_rungs_loses_no_rung_and_repeats_none(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     full = Counting()
-    expected = run_search(cfg(), tmp_path / "full", evaluate_fn=full)
+    expected = run_search(cfg(), tmp_path / "full", evaluate_fn=full).front
     killed = Counting(kill_after=7)  # gen 0: six rung-0 trainings and one promotion
     with pytest.raises(KeyboardInterrupt):
         run_search(cfg(), tmp_path / "cut", evaluate_fn=killed)
     _, rungs = _store(tmp_path / "cut")
     assert len(rungs) == 6
     resumed = Counting()
-    assert run_search(None, tmp_path / "cut", resume=True, evaluate_fn=resumed) == expected
+    assert run_search(None, tmp_path / "cut", resume=True, evaluate_fn=resumed).front == expected
     done = {(k, r) for k, r, _ in killed.calls}
     assert not done & {(k, r) for k, r, _ in resumed.calls}
     assert len(killed.calls) + len(resumed.calls) == len(full.calls)
@@ -260,8 +260,9 @@ def test_a_kill_between_rungs_loses_no_rung_and_repeats_none(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_promoted_inheriting_children_keep_their_donor_and_their_own_weights(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     run_search(
         cfg("cost.inherit=true", "cost.inherit_epochs=4", "search.generations=3"),
@@ -287,7 +288,7 @@ def test_promoted_inheriting_children_keep_their_donor_and_their_own_weights(tmp
 def test_settings_fidelity_cannot_use_are_one_line_and_exit_2(tmp_path, extra, message):
     from tests.conftest import xnas_cli
 
-    sets = [x for e in [*BASE, *extra] for x in ("--set", e)]
+    sets = [x for e in [*FIDELITY, *extra] for x in ("--set", e)]
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text("search: {generations: 1}\n")
     proc = xnas_cli("search", str(cfg_file), *sets, "--run-dir", str(tmp_path / "run"))

@@ -7,14 +7,14 @@ import io
 
 import pytest
 
-from tests.test_run import cfg
+from tests.conftest import cfg
 from xnas.errors import ConfigError
 from xnas.report.tables import cost_table, pareto_table, render
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     run_dir = tmp_path_factory.mktemp("tables") / "r"
     c = cfg(
@@ -23,10 +23,11 @@ def run(tmp_path_factory):
         "cost.inherit_epochs=1",
         "train.epochs=2",
     )
-    front = run_search(c, run_dir)
+    front = list(run_search(c, run_dir).front)
     return run_dir, front
 
 
+@pytest.mark.slow
 def test_pareto_table_lists_the_front_with_every_objective_and_its_provenance(run):
     run_dir, front = run
     headers, rows = pareto_table(run_dir)
@@ -37,6 +38,7 @@ def test_pareto_table_lists_the_front_with_every_objective_and_its_provenance(ru
     assert all(isinstance(r[flops], int) and r[flops] > 0 for r in rows)  # counted on a rebuild
 
 
+@pytest.mark.slow
 def test_cost_table_adds_up_the_store(run):
     from xnas.store import RunStore
 
@@ -52,6 +54,7 @@ def test_cost_table_adds_up_the_store(run):
     assert cost["CPU hours"] > 0 and cost["GPU hours"] == 0 and cost["wall hours"] > 0
 
 
+@pytest.mark.slow
 def test_render_formats(run):
     headers, rows = pareto_table(run[0])
     md = render(headers, rows, "md").splitlines()
@@ -66,6 +69,7 @@ def test_render_formats(run):
         render(headers, rows, "html")
 
 
+@pytest.mark.slow
 def test_cli_table_writes_a_file(run, tmp_path, capsys):
     from xnas.cli import main
 

@@ -21,11 +21,13 @@ class Archive:
         self.F = np.empty((0, n_obj))
         self.worst: np.ndarray | None = None
         self.count = 0  # feasible vectors added
+        self._vectors: tuple[tuple[float, ...], ...] | None = None  # vectors()' cache
 
     def add(self, key: str, f) -> bool:
         """Add one feasible vector; True when it joins the front."""
         f = np.asarray(f, dtype=float).reshape(self.n_obj)
         self.count += 1
+        self._vectors = None
         self.worst = f.copy() if self.worst is None else np.maximum(self.worst, f)
         if len(self.F):
             dominated_by_member = ((f >= self.F).all(axis=1) & (f > self.F).any(axis=1)).any()
@@ -45,4 +47,7 @@ class Archive:
         return [self.keys[i] for i in order], self.F[order]
 
     def vectors(self) -> tuple[tuple[float, ...], ...]:
-        return tuple(tuple(float(v) for v in row) for row in self.F)
+        """The front as plain tuples (what a stop rule carries), made once per change."""
+        if self._vectors is None:
+            self._vectors = tuple(tuple(float(v) for v in row) for row in self.F)
+        return self._vectors

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_run import cfg
+from tests.conftest import cfg
 from xnas.cli import main
 from xnas.report.figures import chosen_members, hypervolume_trace
 from xnas.store import RunStore
@@ -13,7 +13,7 @@ from xnas.store import RunStore
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     run_dir = tmp_path_factory.mktemp("plots") / "r"
     c = cfg("objectives=[error, params, energy]", "train.epochs=5", "cost.extrapolate=true")
@@ -21,6 +21,7 @@ def run(tmp_path_factory):
     return run_dir
 
 
+@pytest.mark.slow
 def test_plot_writes_every_figure_as_png_and_pdf(run, capsys):
     assert main(["plot", str(run)]) == 0
     out = run / "plots"
@@ -37,9 +38,10 @@ def test_plot_writes_every_figure_as_png_and_pdf(run, capsys):
     assert "plots" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_hypervolume_trace_never_drops_and_ends_at_the_runs_value(run):
     from xnas.config import Config, build
-    from xnas.run import constraints_of, front_summary
+    from xnas.summary import constraints_of, front_summary
 
     with RunStore.open(run) as store:
         c = build(Config, store.meta("config"))
@@ -52,6 +54,7 @@ def test_hypervolume_trace_never_drops_and_ends_at_the_runs_value(run):
     assert values[-1] == pytest.approx(hv)
 
 
+@pytest.mark.slow
 def test_chosen_members_are_the_best_per_objective_and_a_front_member_knee(run):
     with RunStore.open(run) as store:
         results = [r for *_, r in store.results() if r.status != "failed"]

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from xnas.front import Archive
+from xnas.driver.front import Archive
 
 small = st.integers(0, 6).map(float)  # coarse values: ties and duplicates are common
 

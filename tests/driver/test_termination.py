@@ -6,10 +6,9 @@ import time
 
 import pytest
 
-from tests.test_run import cfg
+from tests.conftest import cfg
 from xnas.config import SearchConfig
-from xnas.store import RunStore
-from xnas.termination import (
+from xnas.driver.termination import (
     MaxEvaluations,
     MaxGenerations,
     MaxWallTime,
@@ -17,6 +16,7 @@ from xnas.termination import (
     reached,
     terminations,
 )
+from xnas.store import RunStore
 
 
 def test_criteria_come_from_the_config_and_the_first_met_is_named():
@@ -39,8 +39,9 @@ def test_criteria_come_from_the_config_and_the_first_met_is_named():
         (["search.generations=1", "search.max_evaluations=100"], 4),
     ],
 )
+@pytest.mark.slow
 def test_steady_state_applies_every_criterion(tmp_path, overrides, expected):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     run_search(cfg("search.mode=steady_state", *overrides), tmp_path / "r")
     with RunStore.open(tmp_path / "r") as store:

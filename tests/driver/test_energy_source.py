@@ -7,10 +7,10 @@ import dataclasses
 
 import pytest
 
-from tests.test_run import cfg
+from tests.conftest import cfg
+from xnas.driver import run_search
 from xnas.errors import ConfigError
 from xnas.evaluate import evaluate
-from xnas.run import run_search
 from xnas.store import RunStore
 
 
@@ -30,6 +30,7 @@ class OneRankWithACounter:
         return result
 
 
+@pytest.mark.slow
 def test_the_first_source_is_fixed_and_a_mixture_refused(tmp_path):
     fn = OneRankWithACounter()
     c = cfg("objectives=[error, energy]", "measure.energy_repeats=2", "search.generations=1")
@@ -57,10 +58,11 @@ def test_extrapolate_is_refused_when_the_rule_could_never_fire(objectives, tmp_p
     assert not (tmp_path / "run").exists()  # refused before anything was stored
 
 
+@pytest.mark.slow
 def test_extrapolate_with_a_recorded_trained_objective_is_fine(tmp_path):
     c = cfg(
         "objectives=[error, params, {name: introspection, optimize: false}]",
         "cost.extrapolate=true",
         "search.generations=1",
     )
-    assert run_search(c, tmp_path / "run")
+    assert run_search(c, tmp_path / "run").front

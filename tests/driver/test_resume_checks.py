@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
+from tests.conftest import cfg
 from tests.conftest import xnas_cli as xnas
-from tests.test_run import cfg
-from xnas.run import run_search
+from xnas.driver import run_search
 from xnas.store import RunStore
 
 
@@ -22,6 +24,7 @@ def extend(run, generations: int) -> None:
     conn.close()
 
 
+@pytest.mark.slow
 def test_a_tampered_generation_is_refused_on_resume(tmp_path):
     run = tmp_path / "run"
     run_search(cfg("search.generations=2"), run)
@@ -43,6 +46,7 @@ def test_a_tampered_generation_is_refused_on_resume(tmp_path):
     assert (run / "xnas.sqlite").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_other_library_versions_are_refused_unless_allowed(tmp_path):
     run = tmp_path / "run"
     run_search(cfg("search.generations=1"), run)

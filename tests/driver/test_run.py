@@ -7,62 +7,26 @@ import sys
 
 import pytest
 
-from xnas.config import load_config
+from tests.conftest import BASE, Counting, cfg, stored
 from xnas.evaluate import evaluate
 from xnas.store import RunStore
 from xnas.strategy import STRATEGIES
 
-BASE = [
-    "search.population=4",
-    "search.generations=3",
-    "search.seed=0",
-    "space.name=nb201",
-    "space.channels=4",
-    "space.layers=1",
-    "data.name=lines",
-    "data.train_size=120",
-    "data.val_size=60",
-    "train.epochs=1",
-    "objectives=[error, params]",
-]
 
-
-def cfg(*extra):
-    return load_config(None, [*BASE, *extra])
-
-
-def stored(run_dir):
-    with RunStore.open(run_dir) as store:
-        return [(g, r.key, r.status) for g, _, r in store.results()]
-
-
-class Counting:
-    """Wraps the real evaluate; optionally fails one task or stops the run (a 'kill')."""
-
-    def __init__(self, fail_index=None, kill_after=None):
-        self.calls, self.fail_index, self.kill_after = [], fail_index, kill_after
-
-    def __call__(self, task):
-        if self.kill_after is not None and len(self.calls) == self.kill_after:
-            raise KeyboardInterrupt("simulated kill")
-        self.calls.append(task.key)
-        if len(self.calls) - 1 == self.fail_index:
-            raise RuntimeError(f"injected-failure for {task.key}")
-        return evaluate(task)
-
-
+@pytest.mark.slow
 def test_same_seed_same_genomes_and_front(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
-    fronts = [run_search(cfg(), tmp_path / f"r{i}") for i in range(2)]
+    fronts = [run_search(cfg(), tmp_path / f"r{i}").front for i in range(2)]
     assert fronts[0] == fronts[1] and fronts[0]
     assert stored(tmp_path / "r0") == stored(tmp_path / "r1")
-    other = run_search(cfg("search.seed=1"), tmp_path / "r2")
+    other = run_search(cfg("search.seed=1"), tmp_path / "r2").front
     assert stored(tmp_path / "r2") != stored(tmp_path / "r0") or other != fronts[0]
 
 
+@pytest.mark.slow
 def test_every_key_is_evaluated_once_across_the_run(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     counting = Counting()
     run_search(cfg("search.generations=4"), tmp_path / "r", evaluate_fn=counting)
@@ -80,10 +44,11 @@ def _population(store, gen):
     return json.loads(row.fetchone()[0])
 
 
+@pytest.mark.slow
 def test_an_injected_failure_is_stored_and_the_search_completes(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
-    front = run_search(cfg(), tmp_path / "r", evaluate_fn=Counting(fail_index=1))
+    front = run_search(cfg(), tmp_path / "r", evaluate_fn=Counting(fail_index=1)).front
     with RunStore.open(tmp_path / "r") as store:
         failed = [(r, v) for _, v, r in store.results() if r.status == "failed"]
         assert store.last_generation().generation == 2
@@ -92,17 +57,18 @@ def test_an_injected_failure_is_stored_and_the_search_completes(tmp_path):
     assert "injected-failure" in result.error and violation > 0 and result.key not in front
 
 
+@pytest.mark.slow
 def test_resume_after_a_kill_repeats_nothing_and_ends_with_the_same_front(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     full = Counting()
-    expected = run_search(cfg(), tmp_path / "full", evaluate_fn=full)
+    expected = run_search(cfg(), tmp_path / "full", evaluate_fn=full).front
     killed = Counting(kill_after=6)  # dies inside generation 1
     with pytest.raises(KeyboardInterrupt):
         run_search(cfg(), tmp_path / "cut", evaluate_fn=killed)
     assert len(stored(tmp_path / "cut")) == 6
     resumed = Counting()
-    front = run_search(None, tmp_path / "cut", resume=True, evaluate_fn=resumed)
+    front = run_search(None, tmp_path / "cut", resume=True, evaluate_fn=resumed).front
     assert front == expected
     assert not set(resumed.calls) & set(killed.calls)  # nothing finished is repeated
     assert len(killed.calls) + len(resumed.calls) == len(full.calls)
@@ -116,12 +82,13 @@ def test_resume_after_a_kill_repeats_nothing_and_ends_with_the_same_front(tmp_pa
     assert cost_table(tmp_path / "cut")[1][0][:7] == cost_table(tmp_path / "full")[1][0][:7]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("strategy", STRATEGIES.names())
 def test_every_strategy_runs_a_reproducible_small_search(tmp_path, strategy):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     c = cfg(f"search.strategy={strategy}", "search.generations=3")
-    fronts = [run_search(c, tmp_path / f"r{i}") for i in range(2)]
+    fronts = [run_search(c, tmp_path / f"r{i}").front for i in range(2)]
     assert fronts[0] == fronts[1] and fronts[0]
     assert stored(tmp_path / "r0") == stored(tmp_path / "r1") and len(stored(tmp_path / "r0")) >= 4
 
@@ -159,15 +126,17 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, override, message):
     assert not (tmp_path / "r").exists()  # nothing half-made is left behind
 
 
+@pytest.mark.slow
 def test_status_export_and_a_hypervolume_that_never_drops(tmp_path, capsys):
     import pandas as pd
 
     from xnas.cli import main
+    from xnas.driver import FunctionCallback, run_search
     from xnas.report.status import search_status
-    from xnas.run import run_search
 
     summaries = []
-    front = run_search(cfg(), tmp_path / "r", on_generation=summaries.append)
+    callback = FunctionCallback(on_generation=summaries.append)
+    front = list(run_search(cfg(), tmp_path / "r", callbacks=[callback]).front)
     hvs = [s.hypervolume for s in summaries]
     assert len(hvs) == 3 and hvs == sorted(hvs) and hvs[-1] > 0  # archive front, fixed reference
     st = search_status(tmp_path / "r")
@@ -189,29 +158,35 @@ def test_status_export_and_a_hypervolume_that_never_drops(tmp_path, capsys):
     assert main(["status", str(tmp_path / "missing")]) == 2
 
 
+@pytest.mark.slow
 def test_pareto_plot_is_written_from_a_run(tmp_path):
+    from xnas.driver import run_search
     from xnas.report.figures import plot_front
-    from xnas.run import run_search
 
     run_search(cfg("search.generations=1"), tmp_path / "r")
     path = plot_front(tmp_path / "r")
     assert path == tmp_path / "r" / "pareto.png" and path.stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_max_evaluations_stops_at_a_generation_boundary(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     run_search(cfg("search.generations=5", "search.max_evaluations=6"), tmp_path / "r")
     with RunStore.open(tmp_path / "r") as store:
         assert 6 <= store.count() <= 8 and store.last_generation().generation == 1
 
 
+@pytest.mark.slow
 def test_steady_state_spends_the_budget_once_per_key_and_is_reproducible_serially(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     c = cfg("search.mode=steady_state", "search.generations=3")
     counting = Counting()
-    fronts = [run_search(c, tmp_path / "r0", evaluate_fn=counting), run_search(c, tmp_path / "r1")]
+    fronts = [
+        run_search(c, tmp_path / "r0", evaluate_fn=counting).front,
+        run_search(c, tmp_path / "r1").front,
+    ]
     rows = stored(tmp_path / "r0")
     assert fronts[0] == fronts[1] and rows == stored(tmp_path / "r1")
     assert len(rows) == 12 == len(counting.calls) == len(set(counting.calls))
@@ -221,9 +196,10 @@ def test_steady_state_spends_the_budget_once_per_key_and_is_reproducible_seriall
         assert len(store.last_generation().population) == 4
 
 
+@pytest.mark.slow
 def test_steady_state_breeds_from_the_front(tmp_path):
     """After the random start, offspring come from the survivors: they share units with them."""
-    from xnas.run import run_search
+    from xnas.driver import run_search
     from xnas.space import get_space
 
     c = cfg("search.mode=steady_state", "search.generations=4")
@@ -237,8 +213,9 @@ def test_steady_state_breeds_from_the_front(tmp_path):
     assert sum(nearest) / len(nearest) < sum(random_nearest) / len(random_nearest)
 
 
+@pytest.mark.slow
 def test_steady_state_resume_repeats_nothing_and_finishes_the_budget(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     c = cfg("search.mode=steady_state", "search.generations=3")
     killed = Counting(kill_after=6)
@@ -254,16 +231,17 @@ def test_steady_state_resume_repeats_nothing_and_finishes_the_budget(tmp_path):
 COST = ["cost.inherit=true", "cost.inherit_epochs=2", "cost.extrapolate=true", "train.epochs=5"]
 
 
+@pytest.mark.slow
 def test_inheritance_and_early_stopping_resume_exactly(tmp_path):
     """Donors and front snapshots come from earlier generations only, so a killed and
     resumed run hands every task what the uninterrupted run did."""
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     c = cfg(*COST, "search.generations=4")
-    expected = run_search(c, tmp_path / "full")
+    expected = run_search(c, tmp_path / "full").front
     with pytest.raises(KeyboardInterrupt):
         run_search(c, tmp_path / "cut", evaluate_fn=Counting(kill_after=9))
-    assert run_search(None, tmp_path / "cut", resume=True) == expected
+    assert run_search(None, tmp_path / "cut", resume=True).front == expected
     with RunStore.open(tmp_path / "full") as a, RunStore.open(tmp_path / "cut") as b:
         full = {r.key: r for _, _, r in a.results()}
         cut = {r.key: r for _, _, r in b.results()}
@@ -287,10 +265,11 @@ def _rows(run_dir):
         return list(store.results())
 
 
+@pytest.mark.slow
 def test_keep_weights_caps_the_files_and_keeps_the_front(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
-    front = run_search(cfg("cost.keep_weights=2", "search.generations=3"), tmp_path / "r")
+    front = run_search(cfg("cost.keep_weights=2", "search.generations=3"), tmp_path / "r").front
     rows = [r for _, _, r in _rows(tmp_path / "r")]
     assert all(r.weights_path.startswith("weights/") for r in rows if r.weights_path)
     on_disk = {
@@ -301,8 +280,9 @@ def test_keep_weights_caps_the_files_and_keeps_the_front(tmp_path):
     assert len(rows) > len(on_disk)
 
 
+@pytest.mark.slow
 def test_parent_donors_follow_the_strategys_lineage(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
     from xnas.space import get_space
 
     c = cfg("search.strategy=regevo", "cost.inherit=true", "cost.donor=parent")
@@ -310,7 +290,7 @@ def test_parent_donors_follow_the_strategys_lineage(tmp_path):
     space = get_space(c.space)
     rows = {r.key: r for _, _, r in _rows(tmp_path / "r")}
     # replay the strategy on the stored values to learn who is whose parent
-    from xnas.run import objective_rows
+    from xnas.summary import objective_rows
 
     strategy = STRATEGIES.get("regevo")(space, 2, 1, 4, 0)
     parent = {}  # the parent when the key was first asked (a child may be bred again later)
@@ -330,12 +310,13 @@ def test_parent_donors_follow_the_strategys_lineage(tmp_path):
             assert r.donor_key == space.canonical(parent[r.key])
 
 
+@pytest.mark.slow
 def test_recorded_objectives_are_measured_but_not_searched_on(tmp_path):
     """XNAS's single-objective baseline: error only, introspection recorded."""
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     c = cfg("objectives=[error, {name: introspection, optimize: false}]")
-    front = run_search(c, tmp_path / "r")
+    front = run_search(c, tmp_path / "r").front
     rows = [r for _, _, r in _rows(tmp_path / "r")]
     assert all(r.objectives["introspection"] >= 0 for r in rows)
     assert any(r.objectives["introspection"] > 0 for r in rows)
@@ -363,13 +344,14 @@ class Hangs:
         return evaluate(task)
 
 
+@pytest.mark.slow
 def test_a_hung_evaluation_times_out_serially_and_the_search_completes(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
-    front = run_search(
+    outcome = run_search(
         cfg("parallel.task_timeout=3", "search.generations=2"), tmp_path / "r", evaluate_fn=Hangs()
     )
-    assert front
+    assert outcome.front
     rows = stored(tmp_path / "r")
     failed = [k for _, k, s in rows if s == "failed"]
     assert len(failed) == 1
@@ -389,8 +371,9 @@ class Slow:
         return result
 
 
+@pytest.mark.slow
 def test_max_wall_time_stops_at_a_generation_boundary_and_resume_goes_on(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     c = cfg("search.max_wall_time=1", "search.generations=3")
     run_search(c, tmp_path / "r", evaluate_fn=Slow())  # generation 0 alone outlasts 1 s
@@ -402,8 +385,9 @@ def test_max_wall_time_stops_at_a_generation_boundary_and_resume_goes_on(tmp_pat
         assert store.last_generation().generation == 1 and store.count() > first
 
 
+@pytest.mark.slow
 def test_max_wall_time_stops_launching_in_steady_state(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import run_search
 
     c = cfg("search.max_wall_time=1", "search.mode=steady_state", "search.generations=3")
     run_search(c, tmp_path / "r", evaluate_fn=Slow())
@@ -411,17 +395,57 @@ def test_max_wall_time_stops_launching_in_steady_state(tmp_path):
         assert 2 <= store.count() < 4 * 3  # stopped launching long before the budget
 
 
+@pytest.mark.slow
 def test_evaluation_callbacks_see_every_launch_and_every_stored_result(tmp_path):
-    from xnas.run import run_search
+    from xnas.driver import FunctionCallback, run_search
 
     launched, done, generations = [], [], []
-    run_search(
-        cfg(),
-        tmp_path / "r",
+    callback = FunctionCallback(
         on_launch=lambda task: launched.append(task.key),
         on_done=lambda result: done.append((result.key, result.status)),
         on_generation=lambda summary: generations.append(summary.generation),
     )
+    run_search(cfg(), tmp_path / "r", callbacks=[callback])
     assert launched == [k for k, _ in done]  # serial: done in launch order
     assert done == [(k, s) for _, k, s in stored(tmp_path / "r")]  # exactly what was stored
     assert generations == [0, 1, 2]
+
+
+def test_parent_donors_are_refused_for_a_strategy_without_lineage(tmp_path):
+    """Only a strategy that records each child's parent can give parent donors: for the
+    others ``cost.donor: parent`` is refused before anything is stored (it used to fall
+    back to the nearest donor silently)."""
+    from xnas.driver import run_search
+    from xnas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="cost.donor: parent needs a strategy"):
+        run_search(cfg("cost.inherit=true", "cost.donor=parent"), tmp_path / "r")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_tabular_search_never_imports_torch(tmp_path, shared_data):
+    """Torch only where a network is built: the driver, the strategies, the spaces and a
+    tabular search (its evaluator reads a table) run without it, and so do the reports."""
+    script = f"""
+import sys
+from xnas.driver import run_search
+from xnas.config import load_config
+import xnas.strategy
+assert "torch" not in sys.modules, "imported by the driver or the strategies"
+cfg = load_config(None, [
+    "space.name=nb201", "search.population=8", "search.generations=3",
+    "objectives=[error, params]", "evaluator.name=tabular",
+    "evaluator.table={shared_data / "nb201" / "nb201_200ep.csv"}",
+    "evaluator.columns=[{{objective: error, column: error_cifar100, scale: 0.01}}]",
+])
+outcome = run_search(cfg, {str(tmp_path / "r")!r})
+from xnas.report import open_run
+open_run({str(tmp_path / "r")!r}).status()
+print(len(outcome.front), sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    front_size, torch_modules = done.stdout.split(" ", 1)
+    assert int(front_size) > 0 and torch_modules.strip() == "[]"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_run import cfg
+from tests.conftest import cfg
+from xnas.data import cached_dataset
+from xnas.driver import run_search
 from xnas.evaluate import evaluate
-from xnas.evaluate.evaluator import cached_dataset
-from xnas.run import run_search
 from xnas.space import get_space
 from xnas.store import RunStore
 
@@ -31,6 +31,7 @@ class Trainings:
         return evaluate(task)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["generational", "steady_state"])
 def test_a_real_search_on_lines_trains_fewer_genomes_for_the_same_proposals(tmp_path, mode):
     runs = {}
@@ -61,6 +62,7 @@ def test_a_real_search_on_lines_trains_fewer_genomes_for_the_same_proposals(tmp_
         assert set(rows_on) == set(rows_off)
 
 
+@pytest.mark.slow
 def test_resume_reuses_the_stored_class_evaluations(tmp_path):
     c = cfg(*PROPOSALS)
     with pytest.raises(KeyboardInterrupt):

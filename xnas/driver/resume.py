@@ -1,0 +1,73 @@
+"""Resuming a run: the stored config, the library versions it was run with, and the
+replay check. No live state or RNG state is stored: resume rebuilds the strategy from
+the seed and replays the stored history through ask/tell, checking every replayed
+generation against its stored population."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from xnas.config import Config, build
+from xnas.errors import StoreError
+from xnas.store import RunStore
+
+PACKAGES = ("xnas", "torch", "torchvision", "pymoo", "deap", "captum", "numpy")
+
+
+def restore_state(strategy: str, mode: str, seed: int) -> dict:
+    """What a generation row records about the strategy: how it is restored."""
+    return {"strategy": strategy, "mode": mode, "seed": seed, "restore": "replay"}
+
+
+def versions() -> dict[str, str]:
+    """The installed versions of the packages a replay depends on."""
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in PACKAGES:
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def check_versions(stored: dict[str, str], installed: dict[str, str], run_dir) -> None:
+    """Resume replays the history through the strategy; another library version may ask
+    for other genomes, so a change is refused (``--allow-version-change`` overrides)."""
+    for pkg in sorted(set(stored) | set(installed)):
+        if pkg != "xnas" and stored.get(pkg) != installed.get(pkg):
+            raise StoreError(
+                f"{run_dir} was run with {pkg} {stored.get(pkg, 'absent')}, this is "
+                f"{installed.get(pkg, 'absent')}; expected the same versions to replay it "
+                "(xnas resume --allow-version-change continues if the replay still matches)"
+            )
+
+
+def check_replay(generation: int, asked: list[str], stored: tuple[str, ...]) -> None:
+    """A replayed generation must ask for exactly the stored population."""
+    if list(asked) == list(stored):
+        return
+    at = next(
+        (i for i, (a, b) in enumerate(zip(asked, stored, strict=False)) if a != b),
+        min(len(asked), len(stored)),
+    )
+    got = asked[at] if at < len(asked) else "nothing"
+    want = stored[at] if at < len(stored) else "nothing"
+    raise StoreError(
+        f"resume: replaying generation {generation} asks for {got} at position {at}, the "
+        f"store holds {want}; the stored history does not match this strategy "
+        "(edited store, or another library version or platform)"
+    )
+
+
+def stored_config(run_dir: str | Path, allow_version_change: bool = False) -> Config:
+    """The config a run was started with, checked for a resume here: the installed
+    library versions must match the run's; the launcher of the resumed job decides serial
+    or MPI, not the first one."""
+    with RunStore.open(run_dir) as probe:
+        cfg = build(Config, probe.meta("config"))
+        if not allow_version_change:
+            check_versions(probe.meta("versions", {}), versions(), run_dir)
+    return replace(cfg, parallel=replace(cfg.parallel, backend="auto"))

@@ -1,0 +1,108 @@
+"""What a run directory holds, read once: its config, every result, its front.
+
+Every report (tables, figures, CSV and DataFrames, ``xnas status``) works from a
+``RunData`` (or the ``RunView`` that adds the report methods on top of it), so they all
+see the same results, the same front and the same reference point, and a run is read
+from SQLite once per report, not once per table. Torch-free: reading a run never
+imports the evaluation stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from xnas.config import Config, build
+from xnas.results import EvalResult
+from xnas.store import RunStore
+from xnas.store.sqlite import GenerationState
+from xnas.summary import (
+    Constraint,
+    constraints_of,
+    front_of,
+    objective_rows,
+    search_objectives,
+)
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What a run directory holds, as plain frozen data."""
+
+    run_dir: Path
+    cfg: Config
+    names: tuple[str, ...]  # the searched objectives, in config order
+    recorded: tuple[str, ...]  # every configured objective (optimize: false ones too)
+    constraints: tuple[Constraint, ...]
+    rows: tuple[tuple[int, float, EvalResult], ...]  # (generation, violation, result), stored order
+    rungs: tuple[tuple[int, float, EvalResult], ...]  # multi-fidelity rungs below a final one
+    generations: tuple[GenerationState, ...]
+    front_keys: tuple[str, ...]  # sorted
+    hypervolume: float
+    reference: tuple[float, ...] | None  # the run's fixed hypervolume reference point
+    versions: tuple[tuple[str, str], ...] = ()  # package versions the run recorded
+    stopped_by: str | None = None  # why the search last stopped (None: running, or killed)
+
+    # ------------------------------------------------------------------ results
+    @property
+    def results(self) -> list[EvalResult]:
+        return [r for *_, r in self.rows]
+
+    @property
+    def with_values(self) -> list[EvalResult]:
+        """Results with every objective's value (ok, stopped early, halted at a rung)."""
+        return [r for *_, r in self.rows if r.has_values]
+
+    @property
+    def front(self) -> list[EvalResult]:
+        """The feasible non-dominated results, in key order."""
+        by_key = {r.key: r for *_, r in self.rows}
+        return [by_key[k] for k in self.front_keys]
+
+    def get(self, key: str) -> EvalResult | None:
+        return next((r for *_, r in self.rows if r.key == key), None)
+
+    def count(self, status: str | None = None) -> int:
+        return sum(status is None or r.status == status for *_, r in self.rows)
+
+    def F(self, results: list[EvalResult] | None = None) -> np.ndarray:
+        """Minimisation-form objective rows of ``results`` (default: the front)."""
+        return objective_rows(self.front if results is None else results, list(self.names), [])[0]
+
+
+def read_run(run_dir: str | Path, cls: type[RunData] = RunData) -> RunData:
+    """Read a run directory once (read-only; a run in progress is not disturbed)."""
+    run_dir = Path(run_dir)
+    with RunStore.open(run_dir) as store:
+        cfg = build(Config, store.meta("config"))
+        rows = tuple(store.results())
+        rungs = tuple(store.rungs())
+        generations = tuple(store.generations())
+        stored_ref = store.meta("hv_reference", None)
+        versions = store.meta("versions", {}) or {}
+        stopped_by = store.meta("stopped_by", None)
+    names = search_objectives(cfg)
+    constraints = constraints_of(cfg)
+    keys, hv, ref = front_of(rows, names, constraints, stored_ref)
+    return cls(
+        run_dir=run_dir,
+        cfg=cfg,
+        names=tuple(names),
+        recorded=tuple(o.name for o in cfg.objectives),
+        constraints=tuple(constraints),
+        rows=rows,
+        rungs=rungs,
+        generations=generations,
+        front_keys=tuple(keys),
+        hypervolume=hv,
+        reference=None if ref is None else tuple(float(v) for v in ref),
+        versions=tuple(sorted((str(k), str(v)) for k, v in versions.items())),
+        stopped_by=stopped_by,
+    )
+
+
+def as_data(run: RunData | str | Path) -> RunData:
+    """A run given as data or as its directory."""
+    return run if isinstance(run, RunData) else read_run(run)
