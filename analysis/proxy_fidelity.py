@@ -75,11 +75,12 @@ def _train(config: str, recipe: str, overrides: list[str], genome: tuple[int, ..
     from xnas.config import load_config
     from xnas.driver import make_task
     from xnas.evaluate import evaluate
+    from xnas.parallel import call_task
     from xnas.space import get_space
 
     cfg = load_config(config, [*COMMON, *overrides])
     space = get_space(cfg.space)
-    result = evaluate(make_task(cfg, space, genome, objectives=("error",)))
+    result = call_task(evaluate, make_task(cfg, space, genome, objectives=("error",)))
     if result.status != "ok":
         raise RuntimeError(f"{recipe} {space.key(genome)}: {result.error}")
     return {

@@ -18,7 +18,9 @@ proxy-fidelity lines ``results/proxy-fidelity/<data>.jsonl``, and writes
 - ``F1.png``: the fronts (not compared by ``--check``: image bytes vary across matplotlib).
 
 ``--check`` writes nothing: it regenerates every text file and exits 1 naming each one
-that differs from what is committed (``tests/test_results.py`` runs it).
+that differs from what is committed (``tests/test_results.py`` runs it). A store that
+cannot be read (damaged, foreign) is one line on stderr and exit 2, in both modes: "the
+tables differ" and "the input is bad" never share a code.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from proxy_fidelity import report_rows  # noqa: E402
 from t1_single_vs_multi import t1  # noqa: E402
 
 from xnas.config import to_dict  # noqa: E402
+from xnas.errors import XnasError  # noqa: E402
 from xnas.objectives import OBJECTIVES  # noqa: E402
 from xnas.report import open_run as _open_run  # noqa: E402
 from xnas.report.tables import cost_table, pareto_table, render  # noqa: E402
@@ -314,7 +317,11 @@ def main(argv=None) -> int:
     p.add_argument("--check", action="store_true", help="compare, write nothing")
     args = p.parse_args(argv)
     results = Path(args.results)
-    files = build(results)
+    try:
+        files = build(results)
+    except XnasError as exc:  # a damaged store: its one line, not a traceback
+        print(f"results_tables: error: {exc}", file=sys.stderr)
+        return 2
     if args.check:
         stale = [
             str(path)

@@ -17,6 +17,7 @@ import argparse
 from xnas.config import SpaceConfig, load_config
 from xnas.driver import make_task
 from xnas.evaluate import evaluate
+from xnas.parallel import call_task
 from xnas.report.tables import objective_header, render
 from xnas.space import REFERENCES, resolve_arch
 
@@ -37,7 +38,7 @@ def main(argv=None) -> None:
         )
         space, genome = resolve_arch(name, space_cfg)
         task = make_task(cfg, space, genome, objectives=OBJECTIVES)
-        result = evaluate(task)
+        result = call_task(evaluate, task)  # a failure comes back as a failed result
         if result.status == "failed":
             raise SystemExit(f"{name}: {result.error.splitlines()[0]}")
         results.append((name, result))

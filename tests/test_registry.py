@@ -13,3 +13,19 @@ def test_register_get_and_helpful_unknown_name():
         reg.get("c")
     with pytest.raises(ValueError, match="already registered"):
         reg.register("a")(3)
+
+
+def test_lazy_entries_import_on_first_use_and_survive_a_failing_import(tmp_path, monkeypatch):
+    reg: Registry[object] = Registry("widget")
+    reg.register_lazy("json-dumps", "json:dumps")
+    reg.register_lazy("broken", "no_such_module_xnas:thing")
+    assert reg.names() == ["broken", "json-dumps"] and "broken" in reg
+    import json
+
+    assert reg.get("json-dumps") is json.dumps
+    for _ in range(2):  # the failing entry keeps its name: the real error, again
+        with pytest.raises(ModuleNotFoundError):
+            reg.get("broken")
+    reg.unregister("broken")
+    with pytest.raises(RegistryError, match="unknown widget 'broken'"):
+        reg.get("broken")

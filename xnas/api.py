@@ -84,10 +84,13 @@ def resume(
     callbacks: Iterable[Callback] = (),
     on_generation: Callable[[GenerationSummary], None] | None = None,
     allow_version_change: bool = False,
+    retry_failed: Iterable[str] = (),
 ) -> RunView | None:
     """Continue a stored search from its last committed generation (nothing stored is
     re-run). ``allow_version_change`` resumes although library versions differ from the
-    run's; the replay is still checked genome by genome against the stored generations."""
+    run's; the replay is still checked genome by genome against the stored generations.
+    ``retry_failed`` re-runs the stored failures of those kinds first (e.g. ``("timeout",
+    "worker-died")``: the machine's fault, not the genome's); the failed rows are kept."""
     from xnas.driver import run_search
 
     outcome = run_search(
@@ -96,6 +99,7 @@ def resume(
         resume=True,
         callbacks=_callbacks(callbacks, on_generation),
         allow_version_change=allow_version_change,
+        retry_failed=retry_failed,
     )
     return None if outcome is None else open_run(run_dir)
 

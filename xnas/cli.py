@@ -15,6 +15,7 @@ from pathlib import Path
 from xnas import __version__
 from xnas.driver.callbacks import Callback
 from xnas.errors import XnasError
+from xnas.results import FAILURE_KINDS, MACHINE_FAILURES
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -184,9 +185,13 @@ def cmd_resume(args: argparse.Namespace) -> int:
     """Continue a search from its last committed generation; nothing stored is re-run."""
     from xnas import api
 
+    kinds = [k for k in (args.retry_failed or "").split(",") if k]
     with _Progress(None) as progress:
         view = api.resume(
-            args.run_dir, callbacks=[progress], allow_version_change=args.allow_version_change
+            args.run_dir,
+            callbacks=[progress],
+            allow_version_change=args.allow_version_change,
+            retry_failed=kinds,
         )
     return _report(view)
 
@@ -238,8 +243,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     st = open_run(args.run_dir).status()
     print(f"generations  {st['generations_done']}/{st['generations']}")
     print(
-        f"evaluations  {st['evaluations']} ({st['failed']} failed, "
-        f"{st['stopped_early']} stopped early; {st['epoch_equivalents']} epochs trained)"
+        f"evaluations  {st['evaluations']} ({st['ok']} ok, {st['stopped_early']} stopped early, "
+        f"{st['halted_at_a_rung']} halted at a rung, {st['rejected_before_training']} rejected "
+        f"before training, {st['failed']} failed; {st['epoch_equivalents']} epochs trained)"
     )
     print(f"objectives   {', '.join(st['objectives'])}")
     print(f"front        {len(st['front'])} architectures, hypervolume {st['hypervolume']:.6g}")
@@ -274,14 +280,29 @@ def _write_tables(view, fmt: str, output: str | None) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     """Every evaluation as CSV (one row per key; pandas.read_csv-friendly), or with
     --arch one trained network as a torch.export program (.pt2) or ONNX."""
-    if args.arch:
-        from xnas.export import export_network
+    from xnas.errors import ConfigError
 
+    if args.arch:
+        from xnas.export import FORMATS, export_network
+
+        fmt = args.format or "pt2"
         if args.output:
-            _check_output(args.output)
-        path = export_network(args.run_dir, args.arch, args.format, args.output)
-        print(f"wrote {args.format} network {path}")
+            _check_output(args.output, suffixes=(FORMATS[fmt],))
+        done = export_network(args.run_dir, args.arch, fmt, args.output)
+        print(f"wrote {fmt} network {done.path}")
+        if done.weights_of != args.arch:
+            print(
+                f"weights      of {done.weights_of}, the trained member of its functional "
+                "class (this key was reused: it computes the same function)"
+            )
         return 0
+    if args.format is not None:
+        raise ConfigError(
+            f"--format {args.format} exports one network: expected --arch KEY with it "
+            "(without --arch, export writes every evaluation as CSV)"
+        )
+    if args.output not in (None, "-"):
+        _check_output(args.output, suffixes=(".csv",))
 
     from xnas.report.frames import write_csv
 
@@ -300,13 +321,18 @@ def _report(view) -> int:
     print(view.table("front"), end="")
     print(f"run directory {view.run_dir}")
     print(f"stopped      {view.stopped_by or 'not recorded (a run of an older xnas)'}")
+    total, failed = view.count(), view.count("failed")
+    if total and failed == total:  # nothing to show for the search: never exit 0
+        first = next(r for r in view.results if r.status == "failed")
+        reason = (first.error or "no reason recorded").strip().splitlines()[0]
+        print(f"xnas: error: all {total} evaluations failed; the first: {reason}", file=sys.stderr)
+        return 1
     return 0
 
 
 def _check_output(path: str, *, suffixes: tuple[str, ...] = (), flag: str = "-o") -> None:
     """An output file's folder must exist, the path must not be a folder, and its
     extension must be one the writer understands: one line otherwise, nothing written."""
-    from pathlib import Path
 
     from xnas.errors import ConfigError
 
@@ -349,6 +375,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import time
 
     from xnas import api
+    from xnas.store import RunDir
 
     cfg = api.load_config(args.config, args.overrides)
     run_dir = args.out or f"runs/demo-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -361,7 +388,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     view = api.search(cfg, run_dir, on_generation=_print_generation)
     print(f"pareto plot  {view.plot_front()}")
     print(f"all plots    {view.plot()[0].parent} (PNG and PDF)")
-    _write_tables(view, "md", str(Path(run_dir) / "tables.md"))
+    _write_tables(view, "md", str(RunDir(run_dir).tables))
     shared = args.shared_data
     for overrides in (
         ["data.name=mnist", f"data.root={shared}", "data.train_size=2000", "data.val_size=500"],
@@ -442,6 +469,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="resume although library versions differ from the run's (the replay is still "
         "checked genome by genome against the stored generations)",
     )
+    p.add_argument(
+        "--retry-failed",
+        nargs="?",
+        const=",".join(MACHINE_FAILURES),
+        metavar="KINDS",
+        help="first evaluate again the stored failures of these kinds (comma-separated: "
+        f"{', '.join(FAILURE_KINDS)}; default {','.join(MACHINE_FAILURES)}: the machine's "
+        "fault, not the genome's); the failed results are kept in the store",
+    )
     p.set_defaults(handler=cmd_resume)
 
     p = sub.add_parser("plot", help="all figures of a run: fronts, hypervolume, curves, cells")
@@ -464,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir")
     p.add_argument("--arch", help="key of a stored architecture: export its trained network")
-    p.add_argument("--format", choices=("pt2", "onnx"), default="pt2")
+    p.add_argument("--format", choices=("pt2", "onnx"), help="with --arch: pt2 (default) or onnx")
     p.add_argument("-o", "--output", help="output file (CSV default: standard output)")
     p.set_defaults(handler=cmd_export)
 
@@ -508,10 +544,17 @@ def _run(handler: Handler, args: argparse.Namespace) -> int:
             print(f"xnas: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except sqlite3.DatabaseError as exc:  # pages damaged past the header: still one line
-        print(
-            f"xnas: error: the run store is damaged ({exc}); expected an intact xnas.sqlite",
-            file=sys.stderr,
-        )
+        if "full" in str(exc).lower():  # not damage: the store is intact, resume goes on
+            print(
+                f"xnas: error: disk full ({exc}); nothing stored is lost: free space and run "
+                "`xnas resume` to go on",
+                file=sys.stderr,
+            )
+        else:
+            print(
+                f"xnas: error: the run store is damaged ({exc}); expected an intact xnas.sqlite",
+                file=sys.stderr,
+            )
         return 2
     except KeyboardInterrupt:
         print("xnas: interrupted", file=sys.stderr)

@@ -81,7 +81,7 @@ class SearchConfig:
         _at_least("search.population", self.population, 2)
         _at_least("search.generations", self.generations, 1)
         _at_least("search.max_evaluations", self.max_evaluations, 1)
-        if self.max_wall_time is not None and not self.max_wall_time > 0:
+        if self.max_wall_time is not None and not 0 < self.max_wall_time < math.inf:
             raise ConfigError(
                 f"search.max_wall_time: expected seconds > 0 or null, got {self.max_wall_time}"
             )
@@ -143,6 +143,12 @@ class TrainConfig:
             )
 
 
+# the latency objective's implementations (objectives.latency.prepare)
+LATENCY_IMPLS = ("eager", "channels_last", "compiled", "torchscript")
+# the longest parallel.task_timeout: 30 days (setitimer overflows near 1e9 s on some systems)
+MAX_TASK_TIMEOUT = 30 * 24 * 3600
+
+
 @dataclass(frozen=True)
 class MeasureConfig:
     """How static and trained objectives are measured (recorded with every value)."""
@@ -161,6 +167,25 @@ class MeasureConfig:
     mcd_samples: int = 32
     mcd_top_fraction: float = 0.1  # share of input pixels masked
     mcd_steps: int = 16  # IntegratedGradients steps
+
+    def __post_init__(self) -> None:
+        for name in ("latency_batch", "latency_repeats", "energy_repeats"):
+            _at_least(f"measure.{name}", getattr(self, name), 1)
+        for name in ("introspection_samples", "introspection_batch", "mcd_samples", "mcd_steps"):
+            _at_least(f"measure.{name}", getattr(self, name), 1)
+        _at_least("measure.latency_warmup", self.latency_warmup, 0)
+        if not self.latency_impls:
+            raise ConfigError("measure.latency_impls: expected at least one implementation")
+        for impl in self.latency_impls:
+            if impl not in LATENCY_IMPLS:
+                raise ConfigError(
+                    f"measure.latency_impls: unknown implementation {impl!r}; expected any of "
+                    f"{', '.join(LATENCY_IMPLS)}"
+                )
+        if not 0 < self.mcd_top_fraction <= 1:
+            raise ConfigError(
+                f"measure.mcd_top_fraction: expected 0 < f <= 1, got {self.mcd_top_fraction}"
+            )
 
 
 @dataclass(frozen=True)
@@ -194,9 +219,10 @@ class ParallelConfig:
     task_timeout: float | None = None  # s; a longer evaluation is stopped, stored as failed
 
     def __post_init__(self) -> None:
-        if self.task_timeout is not None and not self.task_timeout > 0:
+        if self.task_timeout is not None and not 0 < self.task_timeout <= MAX_TASK_TIMEOUT:
             raise ConfigError(
-                f"parallel.task_timeout: expected seconds > 0 or null, got {self.task_timeout}"
+                f"parallel.task_timeout: expected seconds in (0, {MAX_TASK_TIMEOUT}] (30 days) "
+                f"or null for none, got {self.task_timeout}"
             )
         if self.threads_per_rank is not None and self.threads_per_rank < 1:
             raise ConfigError(
@@ -450,6 +476,12 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
             raise ConfigError(f"config file {str(p)!r} is a directory; expected a YAML file")
         if not p.is_file():
             raise ConfigError(f"config file {str(p)!r} not found; expected a YAML file")
+        size = p.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"config file {str(p)!r} is {size:,} bytes; expected a YAML config of at most "
+                f"{MAX_CONFIG_BYTES:,} bytes"
+            )
         try:
             raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
         except UnicodeDecodeError:
@@ -473,6 +505,7 @@ def config_from(raw: dict[str, Any], overrides: Iterable[str] = ()) -> Config:
 
 
 MAX_CONFIG_NODES = 100_000
+MAX_CONFIG_BYTES = 1_000_000  # a config is a page of YAML; 1 MB parses in well under a second
 
 
 def _check_size(raw: Any, where: str) -> None:

@@ -34,5 +34,14 @@ class StoreError(XnasError):
     """A run directory or its SQLite store is missing, corrupted or foreign."""
 
 
+class DiskFullError(StoreError):
+    """The disk filled while the run wrote: nothing stored is lost; free space and resume."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(
+            f"{message}; nothing stored is lost: free space and run `xnas resume` to go on"
+        )
+
+
 class RegistryError(ConfigError):
     """A name looked up in a registry (space, op, dataset, objective, ...) is unknown."""

@@ -8,6 +8,7 @@ before it is reported. TorchScript, deprecated in torch 2.14, is no longer writt
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,15 +23,31 @@ from xnas.store import RunDir, RunStore
 FORMATS = {"pt2": ".pt2", "onnx": ".onnx"}
 
 
+@dataclass(frozen=True)
+class Exported:
+    """An exported network: the file, and whose trained weights it holds (a reused key
+    has none of its own: its class representative's, which compute the same function)."""
+
+    path: Path
+    weights_of: str
+
+
 def export_network(
     run_dir: str | Path, key: str, fmt: str = "pt2", output: str | Path | None = None
-) -> Path:
+) -> Exported:
     if fmt not in FORMATS:
         raise ConfigError(f"export format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if output is not None and Path(output).suffix.lower() != FORMATS[fmt]:
+        raise ConfigError(
+            f"-o {str(output)!r}: a {fmt} export is written to a file ending in {FORMATS[fmt]}"
+        )
     with RunStore.open(run_dir) as store:
         cfg = build(Config, store.meta("config"))
         result = store.get(key)
-        weights = store.weights_file(result) if result is not None else None
+        source = result
+        if result is not None and result.reused_from is not None:
+            source = store.get(result.reused_from)  # the trained member of its class
+        weights = store.weights_file(source) if source is not None else None
     if result is None:
         raise StoreError(f"{key!r} is not in {run_dir}; expected a key from `xnas table`")
     if weights is None or not weights.is_file():
@@ -41,7 +58,13 @@ def export_network(
     space = get_space(cfg.space)
     bundle = cached_dataset(cfg.data)
     model = space.build(result.genome, bundle.input_shape, bundle.num_classes)
-    model.load_state_dict(load_weights(weights))
+    try:
+        model.load_state_dict(load_weights(weights))
+    except Exception as exc:  # not a state dict of this network: damaged, foreign, unsafe
+        raise StoreError(
+            f"the weights file '{weights}' of {source.key} cannot be loaded "
+            f"({type(exc).__name__}); expected the state dict xnas saved for it"
+        ) from None
     model.eval()
     # batch 2: torch.export specialises a dimension of size 1, the batch stays dynamic
     example = torch.zeros(2, *bundle.input_shape)
@@ -58,7 +81,7 @@ def export_network(
             )
         if not same:
             raise StoreError(f"{out}: the exported program's outputs differ from the network's")
-        return out
+        return Exported(out, source.key)
     try:
         import onnx
         import onnxscript  # noqa: F401  (the dynamo exporter needs it)
@@ -79,4 +102,4 @@ def export_network(
             verbose=False,
         )
     onnx.checker.check_model(onnx.load(str(out)))
-    return out
+    return Exported(out, source.key)

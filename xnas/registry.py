@@ -51,9 +51,10 @@ class Registry(Generic[T]):
         self._lazy.pop(name, None)
 
     def get(self, name: str) -> T:
-        if name in self._lazy:
-            module, _, attr = self._lazy.pop(name).partition(":")
+        if name in self._lazy:  # imported first: a failing import keeps the entry named
+            module, _, attr = self._lazy[name].partition(":")
             self._entries[name] = getattr(importlib.import_module(module), attr)
+            del self._lazy[name]
         try:
             return self._entries[name]
         except KeyError:

@@ -19,6 +19,37 @@ from xnas.config import DataConfig, MeasureConfig, SpaceConfig, TrainConfig
 Status = Literal["ok", "stopped", "failed", "rejected", "partial"]
 
 
+# Why an evaluation failed: the genome's own fault (an exception while evaluating it, a value
+# that breaks a run invariant) or the machine's (a timeout, a worker that died, a result lost
+# in transport). ``xnas resume --retry-failed`` re-runs chosen kinds on purpose.
+FailureKind = Literal["exception", "invalid", "timeout", "worker-died", "transport"]
+FAILURE_KINDS: tuple[FailureKind, ...] = (
+    "exception",
+    "invalid",
+    "timeout",
+    "worker-died",
+    "transport",
+)
+MACHINE_FAILURES: tuple[FailureKind, ...] = ("timeout", "worker-died", "transport")
+
+
+def failure_kind(result: EvalResult) -> FailureKind | None:
+    """A failed result's kind: its ``failure`` field, or for stores written before that
+    field existed, read off its reason."""
+    if result.status != "failed":
+        return None
+    if result.failure in FAILURE_KINDS:
+        return result.failure
+    error = result.error or ""
+    if error.startswith("timed out after"):
+        return "timeout"
+    if error.startswith("worker died"):
+        return "worker-died"
+    if error.startswith("non-finite") or error.startswith("energy came from"):
+        return "invalid"
+    return "exception"
+
+
 # How a stored objective value was obtained, as a typed field of its measurement record:
 # measured on the evaluating device (validation error, captum introspection, timed latency,
 # an energy counter), counted exactly (params, FLOPs), modelled (energy without a counter),
@@ -80,8 +111,9 @@ class RungSpec:
 
 @dataclass(frozen=True)
 class EvalTask:
-    """Everything a worker needs to evaluate one genome; every path in it was chosen by
-    the driver (``store.RunDir``), so a worker never derives a file name itself."""
+    """Everything a worker needs to evaluate one genome; every file and folder in it was
+    chosen by the driver (``store.RunDir``): a worker only names its own inflight marker
+    inside the folder it is given."""
 
     key: str
     genome: tuple[int, ...]
@@ -137,6 +169,7 @@ class EvalResult:
     # multi-fidelity: {"rung", "epochs", "full_epochs"} these values were measured at
     # (None without cost.fidelity)
     fidelity: dict[str, Any] | None = None
+    failure: FailureKind | None = None  # a failed result's kind (failure_kind)
 
     def __post_init__(self) -> None:
         # every value's record carries its provenance, whichever code path produced it
@@ -159,8 +192,10 @@ class EvalResult:
 
     # ----------------------------------------------------------- named constructors
     @classmethod
-    def failed(cls, task: EvalTask, error: str, **fields: Any) -> EvalResult:
-        """An evaluation that went wrong: the reason (and traceback), no values."""
+    def failed(
+        cls, task: EvalTask, error: str, kind: FailureKind = "exception", **fields: Any
+    ) -> EvalResult:
+        """An evaluation that went wrong: its kind, the reason (and traceback), no values."""
         return cls(
             key=task.key,
             genome=task.genome,
@@ -170,6 +205,7 @@ class EvalResult:
             error=error,
             donor_key=task.donor_key,
             fidelity=fidelity_of(task),
+            failure=kind,
             **fields,
         )
 
@@ -186,6 +222,8 @@ class EvalResult:
             objectives=values,
             measurements=how,
             error="rejected before training: " + "; ".join(broken),
+            donor_key=task.donor_key,
+            fidelity=fidelity_of(task),
         )
 
     @classmethod

@@ -47,12 +47,24 @@ def front_of(rows, names: list[str], constraints: list[Constraint], stored_ref):
     result)``; the reference is the stored one, else a provisional one from these rows."""
     from pymoo.indicators.hv import HV
 
+    check_reference(stored_ref, names)
     ok, F, idx = feasible_front(rows, names, constraints)
     if not ok:
         return [], 0.0, stored_ref
     ref = stored_ref if stored_ref is not None else reference_point(names, F)
     order = sorted(idx, key=lambda i: ok[i].key)
     return [ok[i].key for i in order], float(HV(ref_point=np.array(ref))(F[order])), ref
+
+
+def check_reference(ref, names) -> None:
+    """A stored reference point has one value per searched objective (else: damaged)."""
+    if ref is not None and len(ref) != len(names):
+        from xnas.errors import StoreError
+
+        raise StoreError(
+            f"the run's hypervolume reference has {len(ref)} values for {len(names)} "
+            "objectives; expected one per searched objective (the store was edited)"
+        )
 
 
 def reference_point(names: list[str], F: np.ndarray) -> list[float]:

@@ -57,3 +57,43 @@ def test_callbacks_default_to_doing_nothing():
     assert c.stop_requested is None
     c.stop()
     assert c.stop_requested == "stopped by a callback"
+
+
+@pytest.mark.slow
+def test_a_search_whose_every_evaluation_failed_never_exits_0(tmp_path):
+    """A diverging learning rate is a legitimate config: the run ends by saying that all
+    its evaluations failed, and the first reason, with a non-zero exit."""
+    from tests.conftest import BASE
+
+    (tmp_path / "c.yaml").write_text("{}\n")
+    sets = [*BASE, "search.generations=1", "train.lr=1e30", "train.grad_clip=null"]
+    sets += ["train.weight_decay=0", "train.momentum=0", "train.epochs=2"]
+    done = xnas_cli(
+        "search",
+        str(tmp_path / "c.yaml"),
+        "--run-dir",
+        str(tmp_path / "r"),
+        *[a for s in sets for a in ("--set", s)],
+    )
+    assert done.returncode == 1, done.stderr
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("xnas: error: all 4 evaluations failed")
+    assert "Diverged" in err[0]
+
+
+@pytest.mark.slow
+def test_a_search_stopped_by_its_wall_time_says_so_on_its_last_line(tmp_path):
+    from tests.conftest import BASE
+
+    (tmp_path / "c.yaml").write_text("{}\n")
+    sets = [*BASE, "search.generations=50", "search.max_wall_time=1"]
+    done = xnas_cli(
+        "search",
+        str(tmp_path / "c.yaml"),
+        "--run-dir",
+        str(tmp_path / "r"),
+        *[a for s in sets for a in ("--set", s)],
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stdout.strip().splitlines()[-1]
+    assert last == "stopped      search.max_wall_time (1 s) spent"

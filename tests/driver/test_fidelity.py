@@ -295,3 +295,24 @@ def test_settings_fidelity_cannot_use_are_one_line_and_exit_2(tmp_path, extra, m
     assert proc.returncode == 2
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_budget_broken_at_the_first_rung_is_stored_as_rejected_not_a_crash(tmp_path):
+    """A static budget checked before rung 0 trains: the candidate is final (rejected),
+    the ladder goes on without it; status counts every kind of result."""
+    from xnas.driver import run_search
+    from xnas.report import open_run
+
+    outcome = run_search(cfg("objectives.1.constraint=<= 9000"), tmp_path / "run")
+    view = open_run(tmp_path / "run")
+    rejected = [r for r in view.results if r.status == "rejected"]
+    assert rejected and all(r.fidelity is not None and r.fidelity["rung"] == 0 for r in rejected)
+    assert outcome.front
+    st = view.status()
+    assert st["rejected_before_training"] == len(rejected)
+    assert st["halted_at_a_rung"] == view.count("partial") > 0
+    assert (
+        st["ok"] + st["stopped_early"] + st["halted_at_a_rung"] + len(rejected) + st["failed"]
+        == st["evaluations"]
+    )

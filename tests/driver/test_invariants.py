@@ -39,3 +39,16 @@ def test_a_second_energy_source_is_refused_and_the_first_kept():
 def test_a_failed_result_is_left_as_it_is():
     failed = EvalResult("k", (0,), "failed", {}, {}, error="boom")
     assert admit(failed, "nvml") is failed
+
+
+def test_numpy_scalars_are_numbers():
+    import numpy as np
+
+    result = _ok(error=np.float32(0.25), params=np.int64(7))
+    assert admit(result, None) is result
+
+
+def test_a_result_without_a_searched_objective_is_a_failure_not_a_crash():
+    result = admit(_ok(error=0.1), None, required=("error", "params"))
+    assert result.status == "failed" and result.failure == "invalid"
+    assert "no value for objective 'params'" in result.error

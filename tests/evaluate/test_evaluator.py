@@ -76,17 +76,22 @@ def test_diverging_training_raises_and_call_task_stores_it_as_failed():
 
 
 def test_an_exception_comes_back_with_its_traceback():
-    # a latency implementation that does not exist: a runtime failure, not bad input
+    # an objective that fails at run time (injected): a failed result, not bad input
+    from xnas.objectives import OBJECTIVES, register_objective
     from xnas.parallel import call_task
 
-    task = task_for(
-        ["data.name=digits", "measure.latency_impls=[bogus]"],
-        epochs=1,
-        objectives=("error", "latency"),
-    )
-    result = call_task(evaluate, task)
+    @register_objective("broken_probe", sense="min", stage="static")
+    def broken(ctx):
+        raise RuntimeError("the probe objective broke")
+
+    try:
+        task = task_for(["data.name=digits"], epochs=1, objectives=("error", "broken_probe"))
+        result = call_task(evaluate, task)
+    finally:
+        OBJECTIVES.unregister("broken_probe")
     assert result.status == "failed" and "Traceback" in result.error
-    assert "no latency implementation ran" in result.error and "bogus" in result.error
+    assert result.error.startswith("RuntimeError: the probe objective broke")
+    assert "def broken" in result.error or "broken" in result.error
 
 
 def test_seeds_derive_from_run_seed_and_key():

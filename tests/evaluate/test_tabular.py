@@ -131,24 +131,36 @@ def test_a_table_in_the_wrong_unit_is_refused_with_one_line(tmp_path, shared_dat
 
 
 def test_a_key_missing_from_the_table_stops_the_search_with_one_line(tmp_path):
+    """Bad input found only when a task runs: one line, exit 2. Found at the first task,
+    nothing is stored and no run directory is left; found later, the store is intact
+    (no failure recorded) and resumable."""
+    from xnas.strategy import STRATEGIES
+
     rng = np.random.default_rng(1)
     some = {SPACE.canonical(SPACE.sample(rng)) for _ in range(5)}
-    path = tmp_path / "partial.csv"
-    write_table(path, sorted(some), rng)
+    first = STRATEGIES.get("nsga2")(SPACE, 2, 1, 8, 0).ask(8)  # the search's generation 0
     cfg_file = tmp_path / "c.yaml"
     cfg_file.write_text("{}")
     args = [f"--set={o}" for o in ("space.name=nb201", "objectives=[error, params]")]
-    run = [sys.executable, "-m", "xnas", "search", str(cfg_file), "--run-dir", str(tmp_path / "r")]
-    out = subprocess.run(
-        [*run, *args, "--set=evaluator.name=tabular", f"--set=evaluator.table={path}"],
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and "has no row for |" in lines[0] and "5 rows" in lines[0]
-    with RunStore.open(tmp_path / "r") as store:  # the store is intact and resumable
-        assert store.count("failed") == 0
+    for name, keys in (("none", sorted(some)), ("gen0", [SPACE.canonical(g) for g in first])):
+        path = tmp_path / f"{name}.csv"
+        write_table(path, keys, rng)
+        run_dir = tmp_path / name
+        run = [sys.executable, "-m", "xnas", "search", str(cfg_file), "--run-dir", str(run_dir)]
+        out = subprocess.run(
+            [*run, *args, "--set=evaluator.name=tabular", f"--set=evaluator.table={path}"],
+            capture_output=True,
+            text=True,
+        )
+        assert out.returncode == 2
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and "has no row for |" in lines[0]
+        assert f"{len(set(keys))} rows" in lines[0]
+        if name == "none":
+            assert not run_dir.exists()  # nothing was stored: nothing is left behind
+            continue
+        with RunStore.open(run_dir) as store:  # the store is intact and resumable
+            assert store.count() == len(set(keys)) and store.count("failed") == 0
 
 
 @pytest.mark.parametrize(

@@ -156,3 +156,36 @@ def test_a_search_rejects_genomes_over_the_predicted_latency_budget_before_train
         assert r.measurements["latency_predicted"]["method"] == "predicted"
     for r in trained:
         assert r.objectives["latency_predicted"] <= bound and r.epochs == 1
+
+
+@pytest.mark.parametrize("damage", ["other shape", "missing unit"])
+def test_a_table_that_cannot_serve_the_search_is_refused_before_a_store_exists(
+    tmp_path, table, damage
+):
+    """Measured at another input shape, or without a unit the space's networks hold: one
+    line, exit 2, and no run directory, so the corrected command can run again there."""
+    original = json.loads(Path(table).read_text())
+    t = json.loads(Path(table).read_text())
+    if damage == "other shape":
+        t["input_shape"] = [3, 32, 32]
+    else:  # the global pooling every network ends with
+        t["entries"] = {k: v for k, v in t["entries"].items() if "AdaptiveAvgPool2d" not in k}
+        assert len(t["entries"]) < len(original["entries"])
+    (tmp_path / "t.json").write_text(json.dumps(t))
+    (tmp_path / "c.yaml").write_text("space: {name: nb201}\n")
+    args = [
+        "search",
+        str(tmp_path / "c.yaml"),
+        "--set",
+        "objectives=[error, latency_predicted]",
+        "--set",
+        f"measure.latency_table={tmp_path / 't.json'}",
+        *[a for s in LINES for a in ("--set", s)],
+        "--run-dir",
+        str(tmp_path / "run"),
+    ]
+    done = xnas_cli(*args)
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.strip().splitlines()
+    assert len(line) == 1 and ("input" in line[0] or "no entry" in line[0]), line
+    assert not (tmp_path / "run").exists()

@@ -6,7 +6,9 @@ ways: the first raises, the second returns NaN, and in MODE=die the third kills 
 own worker process with SIGKILL, as the out-of-memory killer would; in MODE=hang it
 never returns (pass ``parallel.task_timeout=...``). MODE=resume-die resumes RUN_DIR with
 the same faults (the third genome kills its worker again). MODE=crash raises
-in the driver after the first generation (a driver bug).
+in the driver after the first generation (a driver bug). MODE=kill-after-K injects no
+fault in the evaluations: the driver (rank 0) kills itself with SIGKILL right after its
+K-th committed result, as ``kill -9`` of rank 0 would; MODE=clean injects nothing.
 """
 
 from __future__ import annotations
@@ -65,6 +67,19 @@ def crash(summary) -> None:
     raise RuntimeError("a bug in the driver")
 
 
+class KillDriver(FunctionCallback):
+    """SIGKILL of this process (the driver) right after its ``n``-th commit."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.seen = n, 0
+
+    def on_done(self, result) -> None:
+        self.seen += 1
+        if self.seen == self.n:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 def first_keys(cfg) -> list[str]:
     space = get_space(cfg.space)
     strategy = STRATEGIES.get(cfg.search.strategy)(
@@ -84,13 +99,18 @@ def main(run_dir: str, mode: str, *overrides: str) -> int:
         keys[2] if mode in ("die", "resume-die") else None,
         keys[2] if mode == "hang" else None,
     )
+    callbacks = [FunctionCallback(on_generation=crash)] if mode == "crash" else []
+    if mode == "clean":  # no fault at all
+        faulty = None
+    if mode.startswith("kill-after-"):
+        faulty, callbacks = None, [KillDriver(int(mode.rsplit("-", 1)[1]))]
     try:
         outcome = run_search(
             None if mode == "resume-die" else cfg,
             run_dir,
             resume=mode == "resume-die",
             evaluate_fn=faulty,
-            callbacks=[FunctionCallback(on_generation=crash)] if mode == "crash" else [],
+            callbacks=callbacks,
         )
     except BaseException as exc:  # a program's job: abort every rank on an uncaught error
         if type(exc).__name__ == "RankFailed":

@@ -9,6 +9,7 @@ from a tensor are far faster than per-sample Python loading.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -62,6 +63,20 @@ class Split:
 
     labels: np.ndarray
     fetch: Callable[[np.ndarray], torch.Tensor]
+
+
+def fits_in_memory(nbytes: int, what: str, share: float = 0.5) -> None:
+    """Refuse (one line) to generate or hold data that would need more than ``share`` of
+    this machine's physical memory: a typo'd size must not end in the OOM killer."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf here: cannot tell, allow
+        return
+    if nbytes > share * total:
+        raise DataError(
+            f"{what} would need about {nbytes / 2**30:.1f} GiB, more than {share:.0%} of this "
+            f"machine's {total / 2**30:.1f} GiB of memory; expected smaller sizes"
+        )
 
 
 def balanced_subset(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

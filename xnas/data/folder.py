@@ -89,7 +89,13 @@ def _folder_split(path: Path, image_size: int | None, classes: list[str] | None)
     def fetch(idx: np.ndarray) -> torch.Tensor:
         images = []
         for i in idx:
-            img = default_loader(paths[i])
+            try:
+                img = default_loader(paths[i])
+            except (OSError, ValueError, SyntaxError) as exc:  # PIL: not an image, truncated
+                raise DataError(
+                    f"'{paths[i]}' is not a readable image ({type(exc).__name__}); expected "
+                    "image files only in the class folders (remove or replace it)"
+                ) from None
             if image_size is not None:
                 img = F.resize(img, [image_size, image_size])
             images.append(F.pil_to_tensor(img))

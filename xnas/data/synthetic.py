@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from xnas.config import DataConfig, LinesOptions
-from xnas.data.base import DATASETS, DataBundle, finish
+from xnas.data.base import DATASETS, DataBundle, finish, fits_in_memory
 from xnas.errors import DataError
 
 LINE_CLASSES = ("no_line", "horizontal", "vertical", "diagonal")
@@ -53,6 +53,9 @@ def load_lines(cfg: DataConfig) -> DataBundle:
     )
     n_train = cfg.train_size if cfg.train_size is not None else 2000
     n_val = cfg.val_size if cfg.val_size is not None else 500
+    # float32 images, plus the noise drawn for them and the normalised copy
+    need = 3 * 4 * (n_train + n_val) * cfg.lines.side**2
+    fits_in_memory(need, f"data.train_size {n_train:,} + data.val_size {n_val:,} lines images")
     tx, ty = generate_lines(n_train, cfg.lines, train_rng)
     vx, vy = generate_lines(n_val, cfg.lines, val_rng)
     return finish(

@@ -104,6 +104,6 @@ def check_latency_table(cfg: Config) -> None:
             "objective latency_predicted needs measure.latency_table: expected the path of "
             "a LUT written by `xnas latency-table`"
         )
-    from xnas.objectives.latency_table import load_table
+    from xnas.objectives.lut import load_table
 
     load_table(cfg.measure.latency_table, cfg.space)

@@ -45,19 +45,22 @@ def nearest_donor(
 
 
 class DonorPool:
-    """Results whose weight file exists, in the order they became donors; the arrays the
-    nearest-donor search needs are rebuilt only when the pool changes (once a generation),
-    not for every task."""
+    """Results whose weight file exists; the arrays the nearest-donor search needs are
+    rebuilt only when the pool changes (once a generation), not for every task.
+
+    Which files are kept (``recent``) depends on the committed results only, never on the
+    order they arrived in: an uninterrupted MPI run and a killed-and-resumed one prune,
+    and so choose donors, alike."""
 
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
         self.results: dict[str, EvalResult] = {}
         self.normalized: dict[str, Genome] = {}
-        self.order: list[str] = []  # every key that ever had a weight file, in order
+        self.weighted: list[tuple[int, str]] = []  # (generation, key) of every weight file
         self._arrays: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def add(self, result: EvalResult, exists: bool) -> None:
-        self.order.append(result.key)
+    def add(self, result: EvalResult, exists: bool, generation: int = 0) -> None:
+        self.weighted.append((generation, result.key))
         if exists:
             self.results[result.key] = result
             self.normalized[result.key] = self.space.normalize(result.genome)
@@ -79,6 +82,10 @@ class DonorPool:
             )
         keys, normalized, errors, rank = self._arrays
         return self.results[keys[nearest_index(self.space, genome, normalized, errors, keys, rank)]]
+
+    def recent(self, n: int) -> set[str]:
+        """The ``n`` most recent weight files: latest generation first, by key within one."""
+        return {key for _, key in sorted(self.weighted)[-n:]} if n > 0 else set()
 
     def prune(self, keep: set[str]) -> list[EvalResult]:
         """Drop every donor not in ``keep``; returns the dropped results."""

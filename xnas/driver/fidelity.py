@@ -224,13 +224,16 @@ class Rungs:
         return [k for k, _ in self.ladder.start()]
 
     def feed(self, row: Row, final: bool = False) -> None:
+        """A rung result (or a final one) of one of this generation's candidates. A result
+        without a fidelity record (none of a rung task's own, e.g. written by another
+        evaluator) is final at the rung it ended."""
         result = row.result
-        assert result.fidelity is not None
-        full = result.fidelity["full_epochs"] or result.epochs
+        fidelity = result.fidelity or {}
+        full = fidelity.get("full_epochs") or result.epochs or 1
         self.ladder.schedule[result.key] = self.schedule(int(full))
         F = row.F if result.has_values else np.full(len(row.F), np.nan)
         self.ladder.add(result.key, result.rung or 0, F, row.violation)
-        if final:
+        if final or not fidelity:
             self.ladder.finals.add(result.key)
 
     def step(self) -> tuple[list[tuple[Genome, str, int]], list[EvalResult]]:

@@ -57,13 +57,16 @@ class Generational(Policy):
         # rung 0 starts like any training (a donor); a promotion continues its own
         if work.rung == 0:
             base = super().task(work)
-        else:
+        else:  # a promotion continues its own training: no donor, no stop rule
+            self.search.tasks.pin_energy(self.search.state.energy_source)
             base = self.search.tasks.build(work.genome, work.key)
         return self.rungs.task(base, work.rung)
 
     def refill(self, running: set[str]) -> list[Work]:
         s = self.search
         state = s.state
+        if self.late:  # retried failures first, whatever the budget left
+            return self.take_late()
         while self.batch is None:
             if self.gen > self.committed and self.stop(
                 Progress(self.gen, len(state), state.started)
@@ -156,6 +159,8 @@ class Generational(Policy):
         """Members of the result's class that waited for it: reuses now (or, if it
         failed, evaluations of their own). With rungs, the result moves its ladder on."""
         result = row.result
+        if self.batch is None:  # a retried failure (before any batch): stored, not told
+            return []
         self.failed += result.status == "failed"
         if self.rungs is None or result.key not in self.rungs or result.reused_from:
             return self._release(row)
@@ -178,9 +183,11 @@ class Generational(Policy):
         if self.batch is None:
             return
         batch = self.batch
-        F, G = self.search.state.rows_of(batch.keys)
+        F, G = self.search.state.rows_of(batch.keys, self.gen)  # as told then, on a replay
         self.search.strategy.tell(batch.genomes, F, G)
         if self.gen > self.committed:
             evaluated = batch.evaluated
             self.commit_generation(self.gen, batch.keys, evaluated, len(batch.keys) - evaluated)
+        else:  # replayed: redo what its commit did to the donor pool
+            self.search.state.replayed(self.gen, self.search.cfg.cost.keep_weights)
         self.batch, self.gen, self.rungs = None, self.gen + 1, None

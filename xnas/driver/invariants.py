@@ -1,9 +1,10 @@
 """Run-level invariants a result must meet before it is stored: the one place where the
-driver turns a returned result into a failure (a worker's exception became one in
-``parallel.worker.call_task``, the only other place).
+driver turns a returned result into a failure (failures made where the evaluation runs,
+or is lost, are ``parallel.worker``'s: ``call_task``, ``as_failure``, ``worker_died``).
 
-- every objective value is a finite number (a NaN loss that slipped through, a latency
-  of inf): such a result is a failure, never a point on a front;
+- every searched or budgeted objective has a value, and every value is a finite number
+  (a NaN loss that slipped through, a latency of inf): such a result is a failure, never
+  a point on a front;
 - one energy source per run (nvml | rapl | model, fixed by the first result that has
   one): a front must not mix counters with the model.
 """
@@ -11,18 +12,25 @@ driver turns a returned result into a failure (a worker's exception became one i
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import replace
 
 from xnas.results import EvalResult
 
 
 def non_finite(result: EvalResult) -> dict[str, object]:
-    """The objective values of ``result`` that are not finite numbers."""
+    """The objective values of ``result`` that are not finite real numbers (numpy's
+    scalars are numbers too; a string or None is not)."""
     return {
         k: v
         for k, v in result.objectives.items()
-        if not isinstance(v, int | float) or not math.isfinite(v)
+        if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v)
     }
+
+
+def missing(result: EvalResult, required: tuple[str, ...]) -> list[str]:
+    """Objectives the run needs (searched, or under a budget) that ``result`` lacks."""
+    return [n for n in required if n not in result.objectives]
 
 
 def energy_source_of(result: EvalResult) -> str | None:
@@ -30,16 +38,29 @@ def energy_source_of(result: EvalResult) -> str | None:
     return how.get("energy_source") if how else None
 
 
-def admit(result: EvalResult, pinned_energy: str | None) -> EvalResult:
+def admit(
+    result: EvalResult, pinned_energy: str | None, required: tuple[str, ...] = ()
+) -> EvalResult:
     """``result`` as it may be stored: unchanged, or failed with the invariant it broke.
-    ``pinned_energy`` is the run's energy source (None before the first energy value)."""
+    ``pinned_energy`` is the run's energy source (None before the first energy value);
+    ``required``: the objectives every result with values must have."""
     if result.status == "failed":
         return result
+    lacking = missing(result, required) if result.has_values else []
+    if lacking:
+        return replace(
+            result,
+            status="failed",
+            failure="invalid",
+            error=f"no value for objective {lacking[0]!r} (the evaluator returned "
+            f"{sorted(result.objectives)}; expected every searched objective)",
+        )
     bad = non_finite(result)
     if bad:
         return replace(
             result,
             status="failed",
+            failure="invalid",
             error=f"non-finite objective values {bad} (treated as a failed evaluation)",
         )
     source = energy_source_of(result)
@@ -48,6 +69,7 @@ def admit(result: EvalResult, pinned_energy: str | None) -> EvalResult:
     return replace(
         result,
         status="failed",
+        failure="invalid",
         objectives={},
         error=(
             f"energy came from {source!r} but this run's energy values come from "

@@ -14,14 +14,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from xnas.driver.policy import Policy, Search, Work
 from xnas.driver.state import Row
 from xnas.errors import XnasError
-from xnas.parallel import as_failure, call_task
-from xnas.results import EvalResult, EvalTask
-
-WORKER_DIED = (
-    "worker died: the process evaluating this genome was killed twice, the second time "
-    "while it ran alone (by the OS, e.g. out of memory, a crash in native code, or the job "
-    "killed from outside); stored as failed so the run can go on"
-)
+from xnas.parallel import as_failure, call_task, worker_died
+from xnas.results import EvalTask
 
 
 def drive(s: Search, policy: Policy) -> None:
@@ -43,7 +37,7 @@ def drive(s: Search, policy: Policy) -> None:
             deaths = state.suspects.get(task.key, 0)
             if deaths >= 2:  # present at two deaths, the second time alone: the culprit
                 queue.popleft()
-                row = state.commit(EvalResult.failed(task, WORKER_DIED), policy.generation_of(work))
+                row = state.commit(worker_died(task), policy.generation_of(work))
                 queue.extend(policy.arrived(row))
                 continue
             if deaths == 1:  # run it alone, so that a second death names it
@@ -68,7 +62,7 @@ def record(s: Search, future: Future, task: EvalTask, generation: int) -> Row:
     if isinstance(exc, XnasError):
         raise exc  # bad input found on a worker: stop with its one line, keep the store
     # an exception here was lost in transport (pickling, a worker-side import...)
-    result = future.result() if exc is None else as_failure(task, exc)
+    result = future.result() if exc is None else as_failure(task, exc, "transport")
     return s.state.commit(result, generation, task)
 
 

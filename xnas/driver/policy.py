@@ -67,6 +67,7 @@ class Policy:
         self.criteria = terminations(search.cfg.search)
         self.stopped_by: str | None = None  # why the run stopped (a criterion or callback)
         self.failed = 0  # failures in the open generation
+        self.late: list[Work] = []  # failed keys retried on purpose, evaluated first
 
     # ------------------------------------------------------------ the contract
     def refill(self, running: set[str]) -> list[Work]:
@@ -127,6 +128,15 @@ class Policy:
             if parent is not None:
                 return parent
         return donors.nearest(genome)
+
+    def retry(self, works: list[Work]) -> None:
+        """Evaluate these failed keys again first (``xnas resume --retry-failed``), before
+        any budget check: each result is stored in its work's generation, never told."""
+        self.late = list(works)
+
+    def take_late(self) -> list[Work]:
+        late, self.late = self.late, []
+        return late
 
     def commit_generation(self, gen: int, population: list[str], evaluated: int, reused: int):
         s = self.search

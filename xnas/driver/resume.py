@@ -5,11 +5,14 @@ generation against its stored population."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
 from xnas.config import Config, build
-from xnas.errors import StoreError
+from xnas.errors import ConfigError, StoreError
+from xnas.results import FAILURE_KINDS, failure_kind
+from xnas.space import Genome
 from xnas.store import RunStore
 
 PACKAGES = ("xnas", "torch", "torchvision", "pymoo", "deap", "captum", "numpy")
@@ -71,3 +74,30 @@ def stored_config(run_dir: str | Path, allow_version_change: bool = False) -> Co
         if not allow_version_change:
             check_versions(probe.meta("versions", {}), versions(), run_dir)
     return replace(cfg, parallel=replace(cfg.parallel, backend="auto"))
+
+
+def check_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
+    kinds = tuple(kinds)
+    unknown = [k for k in kinds if k not in FAILURE_KINDS]
+    if unknown:
+        raise ConfigError(
+            f"--retry-failed {unknown[0]!r}: expected failure kinds among "
+            f"{', '.join(FAILURE_KINDS)}"
+        )
+    return kinds
+
+
+def retire_failed(store: RunStore, kinds: tuple[str, ...]) -> list[tuple[Genome, str, int]]:
+    """Take the failed results of ``kinds`` back (kept in the store's ``retired`` table)
+    so that they are evaluated again, first, in the resumed run; returns their (genome,
+    key, generation). The new results are stored in the generation the failures were, for
+    the front, reports, reuse and donors; the strategy's history is not rewritten: a
+    replay still tells it the failures it was told (like a retried trial in Optuna, the
+    retry is new information, not a new past)."""
+    if not kinds:
+        return []
+    failed = [(g, r) for g, _, r in store.results() if failure_kind(r) in kinds]
+    if failed:
+        last = store.last_generation()
+        store.retire([r.key for _, r in failed], (-1 if last is None else last.generation) + 1)
+    return [(r.genome, r.key, g) for g, r in failed]

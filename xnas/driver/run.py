@@ -15,11 +15,12 @@ from xnas.driver.callbacks import Callback, Callbacks
 from xnas.driver.checks import preflight
 from xnas.driver.generational import Generational
 from xnas.driver.loop import drive
-from xnas.driver.policy import Search
-from xnas.driver.resume import stored_config, versions
+from xnas.driver.policy import Search, Work
+from xnas.driver.resume import check_kinds, retire_failed, stored_config, versions
 from xnas.driver.state import RunState
 from xnas.driver.steady import SteadyState
 from xnas.driver.tasks import TaskFactory
+from xnas.errors import ConfigError, XnasError
 from xnas.parallel import open_executor
 from xnas.results import EvalResult, EvalTask
 from xnas.store import RunStore
@@ -46,12 +47,18 @@ def run_search(
     evaluate_fn: Callable[[EvalTask], EvalResult] | None = None,
     callbacks: Iterable[Callback] = (),
     allow_version_change: bool = False,
+    retry_failed: Iterable[str] = (),
 ) -> SearchOutcome | None:
     """Run (or, with ``resume``, continue) a search in ``run_dir``.
 
     ``evaluate_fn`` replaces the configured evaluator (tests inject faults with it);
-    ``callbacks`` are notified on the driver and can stop the run (``driver.callbacks``).
+    ``callbacks`` are notified on the driver and can stop the run (``driver.callbacks``);
+    ``retry_failed`` (a resume) evaluates again the stored failures of those kinds
+    (``results.FAILURE_KINDS``, e.g. timeout and worker-died), first.
     """
+    retry = check_kinds(retry_failed)
+    if retry and not resume:
+        raise ConfigError("retry_failed: a new run has no failures to retry; expected a resume")
     if resume:
         cfg = stored_config(run_dir, allow_version_change)
     assert cfg is not None
@@ -66,6 +73,7 @@ def run_search(
             else RunStore.create(run_dir, to_dict(cfg), versions())
         )
         try:
+            again = retire_failed(store, retry)
             notify = Callbacks(callbacks)
             state = RunState(
                 store,
@@ -97,6 +105,7 @@ def run_search(
                 notify,
             )
             policy = (SteadyState if cfg.search.mode == "steady_state" else Generational)(search)
+            policy.retry([Work(genome, key, gen) for genome, key, gen in again])
             drive(search, policy)
             state.tidy()
             stopped_by = policy.stopped_by or "nothing left to ask"
@@ -105,5 +114,10 @@ def run_search(
             front, hv = state.front()
             failed = sum(r.result.status == "failed" for r in state.rows.values())
             return SearchOutcome(Path(run_dir), tuple(front), hv, stopped_by, len(state), failed)
+        except XnasError:
+            # bad input found only now (the first task): a store created here that holds
+            # nothing is removed, so the corrected command can run in the same directory
+            store.discard()
+            raise
         finally:
             store.close()

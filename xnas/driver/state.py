@@ -24,7 +24,13 @@ from xnas.driver.invariants import admit, energy_source_of
 from xnas.results import EvalResult, EvalTask
 from xnas.space import Genome, SearchSpace
 from xnas.store import GenerationState, RunStore
-from xnas.summary import Constraint, objective_rows, reference_point, violation
+from xnas.summary import (
+    Constraint,
+    check_reference,
+    objective_rows,
+    reference_point,
+    violation,
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ class RunState:
     ) -> None:
         self.store, self.space, self.names, self.constraints = store, space, names, constraints
         self.rundir = store.dir
+        # what every result with values must have: the searched and the budgeted objectives
+        self.required = tuple(dict.fromkeys([*names, *(c.objective for c in constraints)]))
         self.reuse_equivalent = reuse_equivalent
         self.on_done = on_done
         self.started = time.monotonic()
@@ -61,7 +69,10 @@ class RunState:
         self.energy_source: str | None = store.meta("energy_source", None)
         self.rows: dict[str, Row] = {}  # every final result, by key
         self.by_generation: dict[int, list[str]] = defaultdict(list)
-        self.classes: dict[str, EvalResult] = {}  # class -> its evaluated (trained) result
+        # class -> its evaluated (trained) result: of its members with values, the one of
+        # the earliest generation, then the smallest key (never the first to arrive)
+        self.classes: dict[str, EvalResult] = {}
+        self._class_rank: dict[str, tuple[int, str]] = {}
         self._classes_of: dict[str, str] = {}  # key -> its class (class_of's cache)
         self.rungs: dict[tuple[str, int], Row] = {}  # rung results below a final one
         self.archive = Archive(len(names))
@@ -72,6 +83,13 @@ class RunState:
             F, G = objective_rows([r for *_, r in stored], names, constraints)
             for (gen, viol, result), f, g in zip(stored, F, G, strict=True):
                 self._remember(Row(gen, viol, result, f, g))
+        # retried keys: their original (failed) rows, told in generations before retired_at
+        self.retired: dict[str, tuple[int, Row]] = {}
+        retired = list(store.retired())
+        if retired:
+            F, G = objective_rows([r for *_, r in retired], names, constraints)
+            for (gen, viol, at, result), f, g in zip(retired, F, G, strict=True):
+                self.retired[result.key] = (at, Row(gen, viol, result, f, g))
         rung_rows = list(store.rungs())
         if rung_rows:
             F, G = objective_rows([r for *_, r in rung_rows], names, constraints)
@@ -103,10 +121,19 @@ class RunState:
     def keys_of_generation(self, generation: int) -> list[str]:
         return self.by_generation.get(generation, [])
 
-    def rows_of(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(F, G) of stored ``keys`` in their order: what ``tell`` gets."""
-        rows = [self.rows[k] for k in keys]
+    def rows_of(
+        self, keys: list[str], generation: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(F, G) of stored ``keys`` in their order: what ``tell`` gets. For a replayed
+        ``generation``, a key retried later gives the values told then (its retired row)."""
+        rows = [self.row_as_told(k, generation) for k in keys]
         return np.array([r.F for r in rows]), np.array([r.G for r in rows])
+
+    def row_as_told(self, key: str, generation: int | None = None) -> Row:
+        retired = self.retired.get(key)
+        if retired is not None and generation is not None and generation < retired[0]:
+            return retired[1]
+        return self.rows[key]
 
     # ------------------------------------------------------------------ writing
     def _writing(self) -> None:
@@ -155,11 +182,11 @@ class RunState:
         self.prune_weights(keep_weights)
 
     def _admit(self, result: EvalResult) -> EvalResult:
-        result = admit(result, self.energy_source)
+        result = admit(result, self.energy_source, self.required)
         source = energy_source_of(result)
         if source is not None and self.energy_source is None:
             self.energy_source = self.store.set_meta_once("energy_source", source)
-            result = admit(result, self.energy_source)
+            result = admit(result, self.energy_source, self.required)
         return result
 
     def _remember(self, row: Row) -> None:
@@ -169,7 +196,9 @@ class RunState:
         self.unconsumed.append(row)
         eq = self.class_of(result.genome, result.key)
         if eq is not None and result.has_values and result.reused_from is None:
-            self.classes.setdefault(eq, result)
+            rank = (row.generation, result.key)
+            if eq not in self.classes or rank < self._class_rank[eq]:
+                self.classes[eq], self._class_rank[eq] = result, rank
 
     # ------------------------------------------------------------- what tasks see
     def advance(self, generation: int | None) -> None:
@@ -187,16 +216,23 @@ class RunState:
                 self.archive.add(result.key, row.F)
             if result.weights_path:
                 path = self.rundir.stored_weights(result.weights_path)
-                self.donors.add(result, result.has_values and path.is_file())
+                self.donors.add(result, result.has_values and path.is_file(), row.generation)
 
-    def prune_weights(self, keep: int | None) -> None:
-        """Keep weight files of the front and the ``keep`` most recent results. Only
-        files inside this run's ``weights/`` are ever deleted."""
+    def prune_weights(self, keep: int | None, generation: int | None = None) -> None:
+        """Keep weight files of the front and the ``keep`` most recent results (of the
+        generations up to ``generation``; all when None). Only files inside this run's
+        ``weights/`` are ever deleted."""
         if keep is None:
             return
-        self.advance(None)
-        for result in self.donors.prune(set(self.archive.keys) | set(self.donors.order[-keep:])):
+        self.advance(None if generation is None else generation + 1)
+        for result in self.donors.prune(set(self.archive.keys) | self.donors.recent(keep)):
             self.rundir.stored_weights(result.weights_path).unlink(missing_ok=True)
+
+    def replayed(self, generation: int, keep_weights: int | None) -> None:
+        """A committed generation replayed on resume: what its commit did to the donor
+        pool is done again, so a job killed between the generation's row and its pruning
+        hands the next generation exactly the donors an uninterrupted run would."""
+        self.prune_weights(keep_weights, generation)
 
     # ------------------------------------------------------------- the front
     def fix_reference(self) -> None:
@@ -217,15 +253,16 @@ class RunState:
         if not keys:
             return [], 0.0
         ref = self.store.meta("hv_reference", None)
+        check_reference(ref, self.names)
         if ref is None:  # not fixed yet: provisional, from every feasible result so far
             ref = reference_point(self.names, self.archive.worst[None, :])
         return keys, float(HV(ref_point=np.array(ref))(F))
 
     # ------------------------------------------------------------- worker deaths
     def tidy(self) -> None:
-        """At the end of a search: remove the empty markers of this job's workers (and
-        the folder when nothing else is in it). A marker that names a key is kept: a
-        worker died on it."""
+        """At the end of a search: remove the empty inflight markers (every worker of this
+        job is idle now; an empty marker names nothing) and the folder when nothing else is
+        in it. A marker that names a key is kept: a worker died on it."""
         folder = self.rundir.inflight
         for marker in folder.glob("*") if folder.is_dir() else []:
             with contextlib.suppress(OSError):
@@ -240,8 +277,9 @@ class RunState:
         suspects = dict(self.store.meta("suspects", {}))
         folder = self.rundir.inflight
         markers = sorted(folder.glob("*")) if folder.is_dir() else []
+        markers = [m for m in markers if m.is_file()]  # (anything else is not ours)
         for marker in markers:
-            key = marker.read_text().strip()
+            key = marker.read_bytes().decode(errors="replace").strip()
             if key and key not in self.rows:
                 suspects[key] = suspects.get(key, 0) + 1
             marker.unlink(missing_ok=True)

@@ -45,6 +45,13 @@ class SteadyState(Policy):
         s = self.search
         state, out = s.state, []
         busy_classes = set(self.running.values())
+        while self.late and len(running) < self.window:  # retried keys go first
+            work = self.late.pop(0)
+            eq = state.class_of(work.genome, work.key) or work.key
+            running.add(work.key)
+            busy_classes.add(eq)
+            self.running[work.key] = eq
+            out.append(work)
         while len(running) < self.window:
             busy = len(running)
             if self.stop(Progress((self.done + busy) // self.pop, self.done + busy, state.started)):

@@ -17,7 +17,7 @@ from xnas.config import Config
 from xnas.objectives import OBJECTIVES
 from xnas.results import EvalResult, EvalTask, StopRule
 from xnas.space import Genome, SearchSpace
-from xnas.store.rundir import RunDir, file_stem
+from xnas.store.rundir import RunDir, weights_name
 from xnas.summary import Constraint, constraints_of
 
 
@@ -75,9 +75,7 @@ class TaskFactory:
         measures energy that way (``measure.energy_source: auto`` only)."""
         measure = self.template.measure
         if source and measure.energy_source == "auto":
-            self.template = replace(
-                self.template, measure=replace(measure, energy_source=source)
-            )
+            self.template = replace(self.template, measure=replace(measure, energy_source=source))
 
     def build(
         self,
@@ -137,5 +135,5 @@ def make_task(
     factory = TaskFactory(cfg, space, objectives=objectives)
     task = factory.build(genome, key, epochs=epochs)
     if weights_dir is not None and cfg.train.save_weights:
-        task = replace(task, weights_to=str(Path(weights_dir) / f"{file_stem(key)}.pt"))
+        task = replace(task, weights_to=str(Path(weights_dir) / weights_name(key)))
     return task

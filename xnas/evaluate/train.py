@@ -299,6 +299,21 @@ def evaluate(task: EvalTask) -> EvalResult:
     )
 
 
+_warm = False
+
+
+def _warm_up_optimizer() -> None:
+    """One SGD step on one parameter (once per process): imports what training imports."""
+    global _warm
+    if not _warm:
+        w = torch.zeros(1, requires_grad=True)
+        opt = torch.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)
+        (w * 2).sum().backward()
+        opt.step()
+        torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1.0)
+        _warm = True
+
+
 def network_params(space: SearchSpace, genome: Genome, shape, classes: int) -> int:
     """Parameters of ``genome``'s network, built on the meta device (shapes only: no
     memory, no initialisation cost)."""
@@ -319,9 +334,25 @@ class TrainEvaluator:
         return cls()
 
     def check(self, cfg: Config, names: list[str]) -> None:
-        """The device exists here and the dataset loads (before anything is stored)."""
+        """The device exists here, the dataset loads, and a latency table serves this
+        space at this dataset's shape (before anything is stored)."""
         check_device(cfg.train.device)
-        cached_dataset(cfg.data)
+        bundle = cached_dataset(cfg.data)
+        if any(o.name == "latency_predicted" for o in cfg.objectives):
+            from xnas.objectives.latency_table import check_for_search
+
+            check_for_search(cfg, bundle.input_shape, bundle.num_classes)
+
+    def prepare(self, task: EvalTask) -> None:
+        """What the first evaluation on a rank pays once, done before its timeout is armed
+        (``call_task``): the dataset, the objectives' modules, and the optimizer's lazy
+        imports (torch.optim's first step imports torch._dynamo, ~900 modules). A timeout
+        must measure the evaluation, never the rank's start-up, and must not fire inside
+        an import (that leaves a half-initialised module behind)."""
+        cached_dataset(task.data)
+        for name in task.objectives:
+            OBJECTIVES.get(name).load()
+        _warm_up_optimizer()
 
     def __call__(self, task: EvalTask) -> EvalResult:
         return evaluate(task)

@@ -25,11 +25,16 @@ def pin_gpu() -> int | None:
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` falls back to the CPU; ``cpu``, ``cuda:N`` and ``mps`` are taken as named."""
+    """``auto`` falls back to the CPU; ``cpu``, ``cuda:N`` and ``mps`` are taken as named.
+    The answer is remembered for the process (``launch.device``: a failed evaluation's
+    record still says where it ran)."""
     if name in ("auto", "cuda"):
         gpu = pin_gpu()
         if gpu is not None:
-            return torch.device("cuda", gpu)
-        if name == "auto":
-            return torch.device("cpu")
-    return torch.device(name)
+            device = torch.device("cuda", gpu)
+        else:  # "cuda" with no GPU: torch's own error when it is used
+            device = torch.device("cpu" if name == "auto" else name)
+    else:
+        device = torch.device(name)
+    launch.set_device(str(device))
+    return device

@@ -61,12 +61,16 @@ class Objective:
     # (error 1, introspection 0); None: 1.1 x the worst value of the run
     reference: float | None = None
 
-    def compute(self, ctx: EvalContext) -> Measurement:
+    def load(self) -> Callable[[EvalContext], Measurement]:
+        """The implementation, its module imported now if it was given by name."""
         fn = self.impl
         if isinstance(fn, str):
             module, _, attr = fn.partition(":")
             fn = getattr(importlib.import_module(module), attr)
-        return fn(ctx)
+        return fn
+
+    def compute(self, ctx: EvalContext) -> Measurement:
+        return self.load()(ctx)
 
 
 OBJECTIVES: Registry[Objective] = Registry("objective")

@@ -19,12 +19,9 @@ overhead_ms``. Both terms and the fit's residuals are in the file.
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 import statistics
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,9 +31,7 @@ from torch import nn
 from xnas.config import SpaceConfig
 from xnas.errors import ConfigError
 from xnas.objectives.base import EvalContext, Measurement
-
-FORMAT = "xnas-latency-table"
-VERSION = 1
+from xnas.objectives.lut import FORMAT, VERSION, bad_table, load_table  # noqa: F401  (re-exported)
 
 
 def units(model: nn.Module) -> list[nn.Module]:
@@ -86,54 +81,25 @@ def unit_calls(model: nn.Module, input_shape: tuple[int, ...], batch: int = 1) -
     return found
 
 
-# ------------------------------------------------------------------- reading
-def _bad(path: str | Path, what: str) -> ConfigError:
-    return ConfigError(
-        f"latency table {path}: {what}; expected a file written by `xnas latency-table` "
-        "for this search's space"
-    )
+def check_for_search(cfg, input_shape: tuple[int, int, int], num_classes: int) -> None:
+    """Before a search stores anything: the table is this space's, measured at this
+    dataset's input shape, and holds the units of a sample of the space's networks (built
+    from random genomes), so a table that cannot serve the search is one line up front."""
+    from xnas.space import get_space
 
-
-@functools.lru_cache(maxsize=4)
-def _read(path: str, mtime: float) -> dict:
-    try:
-        table = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _bad(path, "no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bad(path, f"not readable JSON ({type(exc).__name__})") from None
-    if not isinstance(table, dict) or table.get("format") != FORMAT:
-        raise _bad(path, f"no 'format: {FORMAT}' field")
-    if table.get("version") != VERSION:
-        raise _bad(path, f"version {table.get('version')!r}, this xnas reads {VERSION}")
-    entries, model = table.get("entries"), table.get("model")
-    if not isinstance(entries, dict) or not entries or not isinstance(model, dict):
-        raise _bad(path, "no entries or no model")
-    values = [*entries.values(), model.get("scale"), model.get("overhead_ms")]
-    if not all(isinstance(v, int | float) and np.isfinite(v) for v in values):
-        raise _bad(path, "an entry or the model is not a finite number")
-    return table
-
-
-def load_table(path: str | Path, space: SpaceConfig) -> dict:
-    """The table at ``path``, checked to be a LUT for ``space`` (one-line ConfigError)."""
-    try:
-        mtime = Path(path).stat().st_mtime
-    except OSError:
-        raise _bad(path, "no such file") from None
-    table = _read(str(path), mtime)
-    if table.get("space") != json.loads(json.dumps(asdict(space))):
-        theirs = table.get("space", {})
-        raise _bad(
+    table = load_table(cfg.measure.latency_table, cfg.space)
+    path = cfg.measure.latency_table
+    if list(input_shape) != table["input_shape"]:
+        raise bad_table(
             path,
-            f"measured for space {theirs.get('name')!r} ({_short(theirs)}), "
-            f"but the search uses {space.name!r} ({_short(asdict(space))})",
+            f"measured for input {table['input_shape']}, the data gives {list(input_shape)}; "
+            "expected a table measured with this dataset's shape (xnas latency-table)",
         )
-    return table
-
-
-def _short(space: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(space.items()) if k != "name" and v)
+    space = get_space(cfg.space)
+    rng = np.random.default_rng(0)
+    for _ in range(8):
+        model = space.build(space.sample(rng), input_shape, num_classes)
+        predict(table, model, input_shape)  # ConfigError naming a missing unit
 
 
 def predict(table: dict, model: nn.Module, input_shape: tuple[int, int, int]) -> tuple:

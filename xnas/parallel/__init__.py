@@ -9,7 +9,7 @@ the driver leaves the block). ``serial`` evaluates in-process; ``mpi`` uses
 
 from xnas.parallel.base import EXECUTORS, Executor, open_executor
 from xnas.parallel.launch import world_rank, world_size
-from xnas.parallel.worker import as_failure, call_task
+from xnas.parallel.worker import as_failure, call_task, worker_died
 
 __all__ = [
     "EXECUTORS",
@@ -18,5 +18,6 @@ __all__ = [
     "call_task",
     "open_executor",
     "world_rank",
+    "worker_died",
     "world_size",
 ]

@@ -16,6 +16,7 @@ SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MV2_COMM_WORLD_SIZE", "SLURM_S
 RANK_VARS = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "MV2_COMM_WORLD_RANK", "PMIX_RANK")
 
 _local_rank: int | None = None  # set by the MPI executor: this rank's index on its node
+_device = ""  # the torch device this process evaluates on, once resolved (nn.device)
 
 
 def world_size() -> int:
@@ -63,3 +64,13 @@ def set_local_rank(rank: int) -> None:
 def local_rank() -> int | None:
     """This rank's index on its node (set by the MPI executor; None in a serial run)."""
     return _local_rank
+
+
+def set_device(name: str) -> None:
+    global _device
+    _device = name
+
+
+def device() -> str:
+    """The torch device this process evaluates on ("" before a network was built)."""
+    return _device

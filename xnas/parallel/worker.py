@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
 
-from xnas.errors import XnasError
+from xnas.errors import DiskFullError, XnasError
+from xnas.parallel import launch
 from xnas.parallel.launch import world_rank
-from xnas.results import EvalResult, EvalTask
+from xnas.results import EvalResult, EvalTask, FailureKind
 from xnas.store.rundir import inflight_marker
 
 
@@ -61,11 +64,18 @@ _markers: dict[str, int] = {}  # inflight folder -> this process's open marker f
 
 def _marker(folder: str) -> int:
     """This process's marker file in ``folder``, opened once and kept open (two syscalls
-    a task instead of a create and an unlink); reopened if someone removed it."""
+    a task instead of a create and an unlink); reopened if someone removed it. Markers of
+    other folders that were removed (a finished run's clean-up) are closed."""
+    for other, fd in list(_markers.items()):
+        try:
+            gone = os.fstat(fd).st_nlink == 0
+        except OSError:  # a bad descriptor: forget it
+            gone = True
+        if gone:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            del _markers[other]
     fd = _markers.get(folder)
-    if fd is not None and os.fstat(fd).st_nlink == 0:  # removed (a driver's clean-up)
-        os.close(fd)
-        fd = None
     if fd is None:
         path = inflight_marker(folder)
         path.parent.mkdir(exist_ok=True)
@@ -97,10 +107,32 @@ def _inflight(task: EvalTask) -> Iterator[None]:
                 os.ftruncate(fd, 0)
 
 
-def as_failure(task: EvalTask, exc: BaseException) -> EvalResult:
-    """The stored form of an exception raised while evaluating ``task``."""
+def _forget_modules_since(loaded: set[str]) -> None:
+    """After a timeout: modules first imported during the interrupted evaluation are
+    dropped, so the next task imports them afresh instead of meeting one that the alarm
+    left half-initialised (``prepare`` makes this rare: the heavy imports happen before)."""
+    for name in [n for n in sys.modules if n not in loaded]:
+        sys.modules.pop(name, None)
+
+
+WORKER_DIED = (
+    "worker died: the process evaluating this genome was killed twice, the second time "
+    "while it ran alone (by the OS, e.g. out of memory, a crash in native code, or the job "
+    "killed from outside); stored as failed so the run can go on"
+)
+
+
+def worker_died(task: EvalTask) -> EvalResult:
+    """The stored form of a genome present at two deaths of its worker (the driver decides,
+    from the inflight markers; nothing ran)."""
+    return EvalResult.failed(task, WORKER_DIED, "worker-died")
+
+
+def as_failure(task: EvalTask, exc: BaseException, kind: FailureKind = "exception") -> EvalResult:
+    """The stored form of an exception raised while evaluating ``task`` (``transport``:
+    raised around it, moving the task or its result between processes)."""
     text = "".join(traceback.format_exception(exc))
-    return EvalResult.failed(task, f"{type(exc).__name__}: {exc}\n{text}")
+    return EvalResult.failed(task, f"{type(exc).__name__}: {exc}\n{text}", kind)
 
 
 def call_task(
@@ -110,18 +142,33 @@ def call_task(
     seconds since the epoch) and this process's rank and host; an exception, or an
     evaluation running longer than ``timeout`` seconds, becomes a failed result."""
     started = time.time()
+    prepare = getattr(fn, "prepare", None)
     try:
-        with _inflight(task), _alarm(timeout):
-            result = fn(task)
+        with _inflight(task):
+            if prepare is not None:  # start-up (data, imports): outside the timeout
+                prepare(task)
+            loaded = set(sys.modules) if timeout else set()
+            with _alarm(timeout):
+                result = fn(task)
     except XnasError:
         raise  # bad input: the search stops with its one line, it is no failure
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            result = as_failure(task, exc)
+        else:  # the machine, not the genome: stop the run, store nothing wrong
+            raise DiskFullError(f"disk full while evaluating {task.key} ({exc})") from None
     except EvaluationTimeout as exc:
-        result = EvalResult.failed(task, str(exc))
+        result = EvalResult.failed(task, str(exc), "timeout")
+        _forget_modules_since(loaded)
     except Exception as exc:
         result = as_failure(task, exc)
     finished = time.time()
     timings = {"total": finished - started, **result.timings}
     timings.update(started_at=started, finished_at=finished)
     return dataclasses.replace(
-        result, timings=timings, rank=world_rank(), host=socket.gethostname()
+        result,
+        timings=timings,
+        rank=world_rank(),
+        host=socket.gethostname(),
+        device=result.device or launch.device(),
     )

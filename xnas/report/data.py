@@ -41,7 +41,9 @@ class RunData:
     generations: tuple[GenerationState, ...]
     front_keys: tuple[str, ...]  # sorted
     hypervolume: float
-    reference: tuple[float, ...] | None  # the run's fixed hypervolume reference point
+    # the run's hypervolume reference point (fixed by the driver after the first generation
+    # with feasible results; provisional, from the results so far, before that)
+    reference: tuple[float, ...] | None
     versions: tuple[tuple[str, str], ...] = ()  # package versions the run recorded
     stopped_by: str | None = None  # why the search last stopped (None: running, or killed)
 

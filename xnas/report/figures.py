@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from xnas.config import Config  # noqa: E402
+from xnas.errors import ConfigError  # noqa: E402
 from xnas.report.cells import draw_genotype  # noqa: E402
 from xnas.report.data import RunData, as_data  # noqa: E402
 from xnas.results import EvalResult  # noqa: E402
@@ -43,12 +44,27 @@ def _save(fig, out: Path, name: str, formats) -> list[Path]:
     return paths
 
 
+def writable(folder: Path) -> None:
+    """``folder`` exists (made if needed) and takes files: else one line saying where to
+    write instead (a run on read-only media is read where it lies, plotted elsewhere)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".xnas-write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write figures into '{folder}' ({exc.strerror}); expected a writable "
+            "folder: pass one with -o (xnas plot RUN -o FOLDER; from Python: run.plot(FOLDER))"
+        ) from None
+
+
 def plot_all(
     run: RunData | str | Path, out_dir: str | Path | None = None, formats=FORMATS
 ) -> list[Path]:
     view = as_data(run)
     out = Path(out_dir) if out_dir else RunDir(view.run_dir).plots
-    out.mkdir(parents=True, exist_ok=True)
+    writable(out)
     names, constraints, rows = list(view.names), list(view.constraints), list(view.rows)
     ok, front = view.with_values, view.front
     reference = np.array(view.reference)
@@ -135,9 +151,12 @@ def plot_front(run: RunData | str | Path, path: str | Path | None = None) -> Pat
         fontsize=10,
     )
     fig.tight_layout()
-    path = Path(path) if path else view.run_dir / "pareto.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = Path(path) if path else RunDir(view.run_dir).pareto
+    try:
+        writable(path.parent)
+        fig.savefig(path, dpi=110)
+    finally:
+        plt.close(fig)
     return path
 
 

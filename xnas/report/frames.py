@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from xnas.report.data import RunData, as_data
+from xnas.results import failure_kind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +31,7 @@ TAIL = [
     "inherited_fraction",
     "reused_from",
     "rung",
+    "failure_kind",
     "failure",
 ]
 
@@ -66,6 +68,7 @@ def records(view: RunData) -> list[list]:
                 r.inherited_fraction,
                 r.reused_from or "",
                 "" if r.rung is None else r.rung,
+                failure_kind(r) or "",
                 r.error.splitlines()[0] if r.error else "",
             ]
         )

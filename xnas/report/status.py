@@ -14,6 +14,7 @@ def search_status(run: RunData | str | Path) -> dict:
         "generations_done": 0 if last is None else last.generation + 1,
         "generations": view.cfg.search.generations,
         "evaluations": view.count(),
+        "ok": view.count("ok"),
         "failed": view.count("failed"),
         "rejected_before_training": view.count("rejected"),
         "stopped_early": view.count("stopped"),

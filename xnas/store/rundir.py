@@ -7,6 +7,7 @@ RUN/
   weights/<hash>.pt             trained weights of a final result (donors, export)
   rungs/<hash>-r<k>.pt          multi-fidelity checkpoint of rung k, until the key is final
   inflight/<host>-<pid>         the key a worker is evaluating (worker-death tracking)
+  pareto.png, tables.md         the Pareto plot and tables `make demo` writes
   plots/                        figures (xnas plot)
   export/<hash>.<fmt>           exported networks (xnas export --arch)
 ```
@@ -32,6 +33,12 @@ WEIGHTS, RUNGS, INFLIGHT, PLOTS, EXPORT = "weights", "rungs", "inflight", "plots
 def file_stem(key: str) -> str:
     """The file-name stem of ``key`` (a hash: keys are not file names)."""
     return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def weights_name(key: str) -> str:
+    """The file name of ``key``'s trained weights (in a run's ``weights/``, or the folder
+    ``xnas evaluate --weights-dir`` names)."""
+    return f"{file_stem(key)}.pt"
 
 
 @dataclass(frozen=True)
@@ -67,9 +74,18 @@ class RunDir:
     def plots(self) -> Path:
         return self.root / PLOTS
 
+    @property
+    def pareto(self) -> Path:
+        return self.root / "pareto.png"
+
+    @property
+    def tables(self) -> Path:
+        """The Markdown tables ``make demo`` writes beside the run."""
+        return self.root / "tables.md"
+
     def weights_file(self, key: str) -> Path:
         """Where the trained weights of ``key`` are saved."""
-        return self.weights / f"{file_stem(key)}.pt"
+        return self.weights / weights_name(key)
 
     def stored_weights(self, stored_path: str | None) -> Path | None:
         """A result's stored weight path resolved inside *this* run directory (only the

@@ -22,7 +22,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from xnas.errors import StoreError
+from xnas.errors import DiskFullError, StoreError
 from xnas.results import EvalResult
 from xnas.store.rundir import DB_NAME, RunDir
 
@@ -40,6 +40,20 @@ CREATE TABLE IF NOT EXISTS rungs (
     created REAL NOT NULL,
     result TEXT NOT NULL,
     PRIMARY KEY (key, rung)
+);
+"""
+
+# failed results taken back on purpose (``xnas resume --retry-failed``): the original row,
+# kept, and the generation from which its key's new result counts (added within schema 1,
+# created by the first retry: readers treat its absence as none retired)
+_RETIRED = """
+CREATE TABLE IF NOT EXISTS retired (
+    key TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL,
+    violation REAL NOT NULL DEFAULT 0,
+    retired_at INTEGER NOT NULL,
+    created REAL NOT NULL,
+    result TEXT NOT NULL
 );
 """
 
@@ -77,17 +91,73 @@ class GenerationState:
     counters: dict[str, int]
 
 
+STATUSES = ("ok", "stopped", "failed", "rejected", "partial")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _result_from_json(text: str) -> EvalResult:
+    """A stored result, checked field by field: damage is one line naming what is wrong,
+    never a traceback further down in a report."""
     try:
         data = json.loads(text)
         for name in ("genome", "curve", "train_loss"):
             data[name] = tuple(data[name])
-        return EvalResult(**data)
-    except (ValueError, TypeError, KeyError) as exc:
+        result = EvalResult(**data)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise StoreError(
             f"a stored evaluation is corrupt ({type(exc).__name__}: {str(exc)[:80]}); "
             "expected the JSON of an evaluation result"
         ) from None
+    problem = None
+    if not isinstance(result.key, str) or result.status not in STATUSES:
+        problem = f"status {result.status!r}; expected one of {', '.join(STATUSES)}"
+    elif not all(isinstance(v, int) and not isinstance(v, bool) for v in result.genome):
+        problem = f"genome {list(result.genome)[:8]!r}; expected integers"
+    elif not isinstance(result.objectives, dict) or not isinstance(result.measurements, dict):
+        problem = "objectives or measurements are not mappings"
+    else:
+        bad = {
+            k: v
+            for k, v in result.objectives.items()
+            if not (_number(v) or (v is None and not result.has_values))
+        }
+        if bad:
+            name, value = next(iter(bad.items()))
+            problem = f"objective {name!r} is {value!r}; expected a number"
+        elif not all(_number(v) for v in (*result.curve, *result.train_loss)):
+            problem = "its learning curve holds a value that is not a number"
+    if problem:
+        raise StoreError(
+            f"the stored evaluation of {str(result.key)[:80]} is corrupt: {problem} "
+            "(the run store was edited or damaged)"
+        )
+    return result
+
+
+def _generation_from_row(row) -> GenerationState:
+    """A stored generation row, checked: one line naming what is damaged."""
+    gen, pop, strat, rng, counters = row
+    what = f"generation {gen}"
+    try:
+        population = json.loads(pop)
+        state, rng_state, counts = json.loads(strat), json.loads(rng), json.loads(counters)
+    except (ValueError, TypeError):
+        raise StoreError(
+            f"the run store's {what} is corrupt (a column is not JSON); expected the "
+            "population, strategy state and counters xnas wrote"
+        ) from None
+    if not isinstance(gen, int) or not (
+        isinstance(population, list) and all(isinstance(k, str) for k in population)
+    ):
+        raise StoreError(f"the run store's {what} is corrupt: its population is not a list of keys")
+    if not isinstance(state, dict):
+        raise StoreError(f"the run store's {what} is corrupt: its strategy state is not a mapping")
+    if not (isinstance(counts, dict) and all(_number(v) for v in counts.values())):
+        raise StoreError(f"the run store's {what} is corrupt: its counters are not numbers")
+    return GenerationState(gen, tuple(population), state, rng_state, counts)
 
 
 _RESULT_FIELDS = tuple(f.name for f in fields(EvalResult))
@@ -111,6 +181,54 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json_safe(v) for v in value]
     return value
+
+
+def check_path_length(path: Path) -> None:
+    """A path the system cannot hold is one line before anything is made (not a traceback,
+    and no half-made folders left behind)."""
+    absolute = path.absolute()
+    name_max = _pathconf("PC_NAME_MAX", 255)
+    long = next((part for part in absolute.parts if len(part.encode()) > name_max), None)
+    if long is not None:
+        raise StoreError(
+            f"run directory name '{long[:40]}...' has {len(long.encode())} bytes; expected "
+            f"at most {name_max} per folder name on this system"
+        )
+    path_max = _pathconf("PC_PATH_MAX", 4096)
+    if len(str(absolute).encode()) >= path_max:
+        raise StoreError(
+            f"run directory path has {len(str(absolute).encode())} bytes; expected fewer than "
+            f"{path_max} on this system"
+        )
+
+
+def _pathconf(name: str, default: int) -> int:
+    try:
+        return os.pathconf("/", name)
+    except (OSError, ValueError, AttributeError):
+        return default
+
+
+def make_dirs(run_dir: Path) -> list[Path]:
+    """``mkdir -p run_dir``; returns the folders it made (deepest last), for clean-up."""
+    missing = [d for d in [run_dir, *run_dir.parents] if not d.exists()][::-1]
+    try:
+        for d in missing:
+            d.mkdir()
+    except OSError as exc:
+        remove_dirs(missing)
+        raise StoreError(
+            f"cannot create run directory '{run_dir}' ({exc.strerror}); expected a writable "
+            "location"
+        ) from None
+    return missing
+
+
+def remove_dirs(made: list[Path]) -> None:
+    """Remove folders ``make_dirs`` made, if they are still empty (deepest first)."""
+    for d in reversed(made):
+        with contextlib.suppress(OSError):
+            d.rmdir()
 
 
 class _Lock:
@@ -148,6 +266,24 @@ class _Lock:
 
 
 _RAW_META = ("app", "schema_version", "created")  # plain strings; every other value is JSON
+# the shape of every meta value xnas writes (None is "not set" for those that may be)
+_META_CHECKS: dict[str, tuple[Any, str]] = {
+    "config": (lambda v: isinstance(v, dict), "a mapping (the run's config)"),
+    "versions": (
+        lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+        "a mapping of package names to versions",
+    ),
+    "hv_reference": (
+        lambda v: isinstance(v, list) and all(_number(x) and math.isfinite(x) for x in v),
+        "a list of finite numbers",
+    ),
+    "suspects": (
+        lambda v: isinstance(v, dict) and all(_number(x) for x in v.values()),
+        "a mapping of keys to death counts",
+    ),
+    "energy_source": (lambda v: v in ("nvml", "rapl", "model"), "nvml, rapl or model"),
+    "stopped_by": (lambda v: isinstance(v, str), "a reason (text)"),
+}
 
 
 class RunStore:
@@ -158,6 +294,7 @@ class RunStore:
         self.dir = RunDir(run_dir)  # every other path of the run directory
         self.conn = conn
         self._lock = lock
+        self._made: list[Path] | None = None  # folders ``create`` made (None: opened)
 
     # ----------------------------------------------------------------- opening
     @classmethod
@@ -165,17 +302,29 @@ class RunStore:
         cls, run_dir: str | Path, config: dict[str, Any], versions: dict[str, str]
     ) -> RunStore:
         run_dir = Path(run_dir)
-        path = run_dir / DB_NAME
+        path = RunDir(run_dir).db
+        check_path_length(path)
         if run_dir.exists() and not run_dir.is_dir():
             raise StoreError(f"run directory '{run_dir}' is a file; expected a directory")
         if path.exists():
             raise StoreError(
                 f"'{path}' already exists; expected a new run directory (or xnas resume)"
             )
-        run_dir.mkdir(parents=True, exist_ok=True)
-        lock = _Lock(run_dir)
+        made = make_dirs(run_dir)
         try:
-            return cls(run_dir, cls._create_db(path, config, versions), lock)
+            lock = _Lock(run_dir)
+        except BaseException:
+            remove_dirs(made)
+            raise
+        try:
+            store = cls(run_dir, cls._create_db(path, config, versions), lock)
+            store._made = made
+            return store
+        except sqlite3.OperationalError as exc:
+            lock.release()
+            if "full" in str(exc):
+                raise DiskFullError(f"disk full while creating '{path}' ({exc})") from None
+            raise
         except BaseException:
             lock.release()
             raise
@@ -212,7 +361,7 @@ class RunStore:
         never modified, so a reader can inspect a run in progress or on read-only media);
         ``write=True`` takes the run's writer lock first."""
         run_dir = Path(run_dir)
-        path = run_dir / DB_NAME
+        path = RunDir(run_dir).db
         if not path.is_file():
             raise StoreError(
                 f"no run store at '{path}'; expected a run directory made by xnas search"
@@ -245,7 +394,14 @@ class RunStore:
 
     @staticmethod
     def _connect_read_only(path: Path) -> sqlite3.Connection:
-        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        """``mode=ro``; on read-only media a WAL store copied without its ``-shm`` file
+        cannot be opened that way (SQLite would have to create it), and no writer can be
+        active there, so it is opened ``immutable``."""
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+        shm = path.with_name(path.name + "-shm")
+        if not shm.exists() and not os.access(path.parent, os.W_OK):
+            uri += "&immutable=1"
+        return sqlite3.connect(uri, uri=True, timeout=30.0)
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -254,11 +410,51 @@ class RunStore:
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; a full disk is said as such (the store stays intact:
+        SQLite rolls the transaction back), never as a damaged store."""
+        try:
+            with self.conn:
+                yield self.conn
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc).lower():
+                raise DiskFullError(f"disk full while writing '{self.dir.db}' ({exc})") from None
+            raise
+
     def close(self) -> None:
-        self.conn.close()
+        """Close the connection and release the writer lock (idempotent)."""
+        with contextlib.suppress(sqlite3.ProgrammingError):
+            self.conn.close()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+    def discard(self) -> bool:
+        """Remove a store this process created that holds nothing yet (no evaluation, no
+        generation): a search refused by bad input found after creation leaves no
+        directory behind, so running it again is not told the directory exists. True if
+        removed; a store opened (not created) or holding anything is never touched."""
+        empty = self._made is not None and not self.count() and self.last_generation() is None
+        self.close()
+        if not empty:
+            return False
+        d = self.dir
+        for path in (
+            d.db,
+            d.db.with_name(d.db.name + "-wal"),
+            d.db.with_name(d.db.name + "-shm"),
+            d.lock,
+        ):
+            path.unlink(missing_ok=True)
+        for marker in d.inflight.glob("*") if d.inflight.is_dir() else []:
+            if marker.is_file() and marker.stat().st_size == 0:  # an idle worker's marker
+                marker.unlink()
+        for folder in (d.weights, d.inflight, d.rungs):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        remove_dirs(self._made)
+        return True
 
     def __enter__(self) -> RunStore:
         return self
@@ -277,20 +473,27 @@ class RunStore:
         if key in _RAW_META:
             return row[0]
         try:
-            return json.loads(row[0])
+            value = json.loads(row[0])
         except ValueError:
             raise StoreError(
                 f"run store in '{self.run_dir}': meta {key!r} is corrupt; expected JSON"
             ) from None
+        check = _META_CHECKS.get(key)
+        if check is not None and value is not None and not check[0](value):
+            raise StoreError(
+                f"run store in '{self.run_dir}': meta {key!r} is corrupt ({str(value)[:40]!r}); "
+                f"expected {check[1]}"
+            )
+        return value
 
     def set_meta(self, key: str, value: Any) -> None:
         """Store (or replace) a JSON meta value."""
-        with self.conn:
+        with self._transaction():
             self.conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
     def set_meta_once(self, key: str, value: Any) -> Any:
         """Store ``value`` under ``key`` unless already set; return the stored value."""
-        with self.conn:
+        with self._transaction():
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
         return json.loads(
             self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
@@ -308,7 +511,7 @@ class RunStore:
         if result.weights_path:
             result = replace(result, weights_path=RunDir.relative_weights(result.weights_path))
         try:
-            with self.conn:
+            with self._transaction():
                 self.conn.execute(
                     "INSERT INTO evaluations VALUES (?, ?, ?, ?, ?, ?)",
                     (
@@ -359,7 +562,7 @@ class RunStore:
         candidate's final one; the final one goes to ``add_result``."""
         assert result.rung is not None
         try:
-            with self.conn:
+            with self._transaction():
                 self.conn.execute(
                     "INSERT INTO rungs VALUES (?, ?, ?, ?, ?, ?)",
                     (
@@ -374,11 +577,40 @@ class RunStore:
         except sqlite3.IntegrityError:
             raise ValueError(f"rung {result.rung} of {result.key!r} is already stored") from None
 
+    # ----------------------------------------------------------------- retries
+    def retire(self, keys: list[str], at_generation: int) -> None:
+        """Move the stored results of ``keys`` (failed ones, to be evaluated again) into
+        the ``retired`` table, in one transaction: nothing is deleted, and a replay of the
+        generations before ``at_generation`` still tells the strategy what it was told."""
+        with self._transaction() as conn:
+            conn.execute(_RETIRED)
+            for key in keys:
+                conn.execute(
+                    "INSERT OR REPLACE INTO retired SELECT key, generation, violation, ?, "
+                    "?, result FROM evaluations WHERE key = ?",
+                    (at_generation, time.time(), key),
+                )
+                conn.execute("DELETE FROM evaluations WHERE key = ?", (key,))
+
+    def retired(self) -> Iterator[tuple[int, float, int, EvalResult]]:
+        """(generation, violation, retired_at, result) of every retired result."""
+        if not self._has_table("retired"):
+            return
+        for gen, violation, at, text in self.conn.execute(
+            "SELECT generation, violation, retired_at, result FROM retired ORDER BY rowid"
+        ):
+            yield gen, violation, at, _result_from_json(text)
+
+    def _has_table(self, name: str) -> bool:
+        return bool(
+            self.conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+            ).fetchone()
+        )
+
     def rungs(self) -> Iterator[tuple[int, float, EvalResult]]:
         """(generation, violation, result) of every stored rung result, in commit order."""
-        if not self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'rungs'"
-        ).fetchone():
+        if not self._has_table("rungs"):
             return
         for gen, violation, text in self.conn.execute(
             "SELECT generation, violation, result FROM rungs ORDER BY rowid"
@@ -387,7 +619,7 @@ class RunStore:
 
     # ----------------------------------------------------------------- generations
     def commit_generation(self, state: GenerationState) -> None:
-        with self.conn:
+        with self._transaction():
             self.conn.execute(
                 "INSERT INTO generations VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -406,19 +638,11 @@ class RunStore:
             "SELECT generation, population, strategy_state, rng_state, counters "
             "FROM generations ORDER BY generation"
         ).fetchall()
-        return [
-            GenerationState(g, tuple(json.loads(p)), json.loads(s), json.loads(r), json.loads(c))
-            for g, p, s, r, c in rows
-        ]
+        return [_generation_from_row(row) for row in rows]
 
     def last_generation(self) -> GenerationState | None:
         row = self.conn.execute(
             "SELECT generation, population, strategy_state, rng_state, counters "
             "FROM generations ORDER BY generation DESC LIMIT 1"
         ).fetchone()
-        if row is None:
-            return None
-        gen, pop, strat, rng, counters = row
-        return GenerationState(
-            gen, tuple(json.loads(pop)), json.loads(strat), json.loads(rng), json.loads(counters)
-        )
+        return None if row is None else _generation_from_row(row)
