@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.xnas-deps
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint bench clean-venv
+.PHONY: venv demo test lint bench browser clean-venv
 
 venv:
 	@want=$$($(PYTHON) tools/deps_hash.py pyproject.toml) || exit 1; \
@@ -36,6 +36,16 @@ lint: venv
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+# Debian's chromium, for the dashboard's real-browser test (skipped, with its reason, without
+# it); installs only when missing, with sudo when not root
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "[xnas] installing chromium (Debian) for the browser test"; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || \
+	  { $$SUDO apt-get update -q >/dev/null && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }; }
 
 clean-venv:
 	rm -rf $(VENV)

@@ -3,8 +3,11 @@
     python analysis/f1_fronts.py --pair lines runs/so-s0 runs/mo-s0 \
         [--pair lines runs/so-s1 runs/mo-s1 ...] -o fronts.pdf
 
-One panel per task; every seed's front is drawn as its own line (single-objective blue,
-multi-objective red) over all of that setting's scored architectures (faint dots).
+One panel per task; every seed's front is drawn as its own thin line, its marker naming its
+seed (single-objective blue, multi-objective red), over all of that setting's scored
+architectures (faint dots); the thick step line is each setting's median attainment
+surface over its seeds (moocore's empirical attainment function at 50%: the points at
+least half of the seeds' fronts reach).
 """
 
 from __future__ import annotations
@@ -41,6 +44,18 @@ def points(run_dir: str):
     return every, [every[i] for i in front]
 
 
+def median_attainment(fronts: list[list[tuple[float, float]]]) -> tuple[list, list]:
+    """The 50% attainment surface of several (error, introspection) fronts, as the
+    (errors, introspections) of a step line (moocore.eaf, in minimisation form)."""
+    import moocore
+
+    points = np.array([(e, -i) for front in fronts for e, i in front])
+    sets = np.concatenate([np.full(len(f), k) for k, f in enumerate(fronts)])
+    surface = moocore.eaf(points, sets, percentiles=[50])[:, :2]
+    surface = surface[np.argsort(surface[:, 0])]
+    return surface[:, 0].tolist(), (-surface[:, 1]).tolist()
+
+
 def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
     by_task: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for task, so, mo in pairs:
@@ -48,6 +63,7 @@ def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
     fig, axes = plt.subplots(1, len(by_task), figsize=(4.6 * len(by_task), 4), squeeze=False)
     for ax, (task, runs) in zip(axes.flat, by_task.items(), strict=True):
         drawn, fronts = [], []  # every (error, introspection) point; the fronts' errors
+        medians: dict[str, list] = defaultdict(list)  # setting -> every seed's front
         for seed, (so, mo) in enumerate(runs):
             for run_dir, label in ((so, "single-objective"), (mo, "multi-objective")):
                 every, front = points(run_dir)
@@ -61,10 +77,30 @@ def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
                     ls="-",
                     color=colour,
                     ms=4,
-                    lw=1,
-                    alpha=0.85,
-                    label=f"{label} front" if seed == 0 else None,
+                    lw=0.7,
+                    alpha=0.6,
                 )
+                medians[label].append(front)
+        for label, seed_fronts in medians.items():
+            surface = median_attainment(seed_fronts)
+            ax.step(
+                *surface,
+                where="post",
+                color=COLOURS[label],
+                lw=2.4,
+                label=f"{label}: median attainment ({len(seed_fronts)} seeds)",
+            )
+        for seed in range(len(runs)):  # which marker is which seed
+            ax.plot(
+                [],
+                [],
+                marker=MARKERS[seed % len(MARKERS)],
+                ls="-",
+                color="#555555",
+                ms=4,
+                lw=0.7,
+                label=f"seed {seed} front",
+            )
         # the axes span the fronts and most points; chance-level cells (e.g. all-"none")
         # would squash the fronts into a corner, so the farthest 2% are counted, not drawn,
         # and the error axis starts near the best error, not at 0 (CIFAR-10's are all > 0.6)
@@ -81,7 +117,7 @@ def draw(pairs: list[tuple[str, str, str]], output: str) -> str:
         ax.set_xlabel("error (1 - val. acc., measured)")
         ax.set_ylabel("introspectability (higher is better)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     fig.savefig(output, dpi=120)
     plt.close(fig)

@@ -44,6 +44,7 @@ from t1_single_vs_multi import t1  # noqa: E402
 from xnas.config import to_dict  # noqa: E402
 from xnas.errors import XnasError  # noqa: E402
 from xnas.objectives import OBJECTIVES  # noqa: E402
+from xnas.objectives.complexity import count_complexity  # noqa: E402
 from xnas.report import open_run as _open_run  # noqa: E402
 from xnas.report.tables import cost_table, pareto_table, render  # noqa: E402
 
@@ -263,7 +264,7 @@ def t2_text(studies) -> str:
             + "\n"
         )
         parts.append(correlation_text(dirs, views, names))
-        headers, rows = pareto_table(views[0])
+        headers, rows = pareto_table(views[0], count_complexity)
         keep = [i for i, h in enumerate(headers) if h != "donor"]  # the keys are long enough
         parts.append(
             f"\n### Pareto set of {dirs[0].name}\n\n"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 
+from xnas.objectives.complexity import count_complexity
 from xnas.report.tables import cost_table, pareto_table, render
 
 
@@ -15,7 +16,7 @@ def main(argv=None) -> None:
     p.add_argument("run_dir")
     p.add_argument("--format", choices=("md", "csv", "latex"), default="md")
     args = p.parse_args(argv)
-    print(render(*pareto_table(args.run_dir), args.format), end="")
+    print(render(*pareto_table(args.run_dir, count_complexity), args.format), end="")
     print()
     print(render(*cost_table(args.run_dir), args.format), end="")
 

@@ -312,8 +312,15 @@ class Config:
     parallel: ParallelConfig = field(default_factory=ParallelConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
+    # modules imported whenever this config is built (by the search, on every MPI rank, by
+    # every reader of the run: the list is stored with it): a user's own objectives, spaces,
+    # datasets, strategies or evaluators register themselves there (xnas.plugins)
+    plugins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        from xnas.plugins import load_plugins
+
+        load_plugins(self.plugins)
         names = [o.name for o in self.objectives]
         dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
         if dup is not None:

@@ -100,6 +100,7 @@ def export_network(
             output_names=["logits"],
             dynamic_shapes=(batch,),
             verbose=False,
+            external_data=False,  # one file: the weights inside it, no .onnx.data beside
         )
     onnx.checker.check_model(onnx.load(str(out)))
     return Exported(out, source.key)

@@ -55,14 +55,25 @@ class Registry(Generic[T]):
             module, _, attr = self._lazy[name].partition(":")
             self._entries[name] = getattr(importlib.import_module(module), attr)
             del self._lazy[name]
+        if name not in self._entries:  # an installed plugin's entry point may register it
+            from xnas.plugins import load_entry_point
+
+            if load_entry_point(self.kind, name) and name in self._lazy:
+                return self.get(name)
         try:
             return self._entries[name]
         except KeyError:
             valid = ", ".join(self.names()) or "(none registered)"
-            raise RegistryError(f"unknown {self.kind} {name!r}; expected one of: {valid}") from None
+            raise RegistryError(
+                f"unknown {self.kind} {name!r}; expected one of: {valid} (your own? name its "
+                "module under plugins: in the config, or install it with an entry point)"
+            ) from None
 
     def names(self) -> list[str]:
-        return sorted({*self._entries, *self._lazy})
+        """Every name: registered, lazy, and those installed plugins declare."""
+        from xnas.plugins import entry_points
+
+        return sorted({*self._entries, *self._lazy, *entry_points(self.kind)})
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries or name in self._lazy

@@ -53,8 +53,11 @@ def failure_kind(result: EvalResult) -> FailureKind | None:
 # How a stored objective value was obtained, as a typed field of its measurement record:
 # measured on the evaluating device (validation error, captum introspection, timed latency,
 # an energy counter), counted exactly (params, FLOPs), modelled (energy without a counter),
-# predicted (a latency LUT), extrapolated (learning-curve stop rule) or read from a table.
-Provenance = Literal["measured", "counted", "modelled", "predicted", "extrapolated", "tabular"]
+# predicted (a latency LUT), extrapolated (learning-curve stop rule), read from a table, or
+# a proxy (a zero-cost score of the untrained network: never a trained value).
+Provenance = Literal[
+    "measured", "counted", "modelled", "predicted", "extrapolated", "tabular", "proxy"
+]
 PROVENANCES: tuple[Provenance, ...] = (
     "measured",
     "counted",
@@ -62,6 +65,7 @@ PROVENANCES: tuple[Provenance, ...] = (
     "predicted",
     "extrapolated",
     "tabular",
+    "proxy",
 )
 
 

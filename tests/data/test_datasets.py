@@ -39,6 +39,15 @@ def fashion_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
             rng.integers(0, 256, (n, 28, 28)),
             np.arange(n) % 10,
         )
+    # real samples as a user's own arrays: scikit-learn's 8x8 digits in an .npz
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    np.savez(
+        root / "digits.npz",
+        x_train=(digits.images[:, None] * 15).astype(np.uint8),  # 0..16 -> 0..240
+        y_train=digits.target,
+    )
     return root
 
 
@@ -55,6 +64,11 @@ def case(name: str, shared: Path, fashion: Path) -> tuple[DataConfig, int, tuple
             (1, 28, 28),
         ),
         "cifar10": (DataConfig(name="cifar10", root=str(shared), **small), 10, (3, 32, 32)),
+        "tensors": (
+            DataConfig(name="tensors", root=str(fashion / "digits.npz"), **small),
+            10,
+            (1, 8, 8),
+        ),
         "imagefolder": (
             DataConfig(name="imagefolder", root=str(shared / "cifar10-jpg.tar.gz"), **small),
             10,

@@ -80,7 +80,7 @@ def test_an_exception_comes_back_with_its_traceback():
     from xnas.objectives import OBJECTIVES, register_objective
     from xnas.parallel import call_task
 
-    @register_objective("broken_probe", sense="min", stage="static")
+    @register_objective("broken_probe", sense="min", stage="static", provenance="counted")
     def broken(ctx):
         raise RuntimeError("the probe objective broke")
 

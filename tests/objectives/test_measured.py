@@ -47,7 +47,7 @@ def test_every_objective_declares_itself_and_records_how(name, request):
 def test_the_objective_kit_catches_a_value_that_is_not_finite():
     from xnas.objectives import Measurement, register_objective
 
-    @register_objective("kit_probe", sense="min", stage="static")
+    @register_objective("kit_probe", sense="min", stage="static", provenance="counted")
     def probe(ctx):
         return Measurement(float("nan"), {"method": "counted"})
 

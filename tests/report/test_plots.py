@@ -7,7 +7,8 @@ import pytest
 
 from tests.conftest import cfg
 from xnas.cli import main
-from xnas.report.figures import chosen_members, hypervolume_trace
+from xnas.report.figures import hypervolume_trace
+from xnas.report.select import chosen_members
 from xnas.store import RunStore
 
 

@@ -13,6 +13,7 @@ import xnas
 from tests.conftest import BASE
 from xnas.errors import ConfigError, DataError
 from xnas.results import EvalResult, provenance
+from xnas.space import get_space
 from xnas.store import RunStore
 
 OBJECTIVES = "objectives=[error, introspection, {name: params, optimize: false}, energy]"
@@ -58,6 +59,12 @@ def test_frames_carry_every_evaluation_and_typed_provenance(run):
     assert set(frame["params_provenance"].dropna()) == {"counted"}
     assert set(frame["error_provenance"].dropna()) == {"measured"}
     assert frame["on_front"].sum() == len(view.front_keys)
+    # identity first, objectives in the configured order; the genome decodes to its key
+    assert list(frame.columns[:5]) == ["genome", "generation", "status", "on_front", "violation"]
+    assert list(frame.columns[5:9]) == ["error", "introspection", "params", "energy"]
+    space = get_space(view.cfg.space)
+    for key, genome in frame["genome"].items():
+        assert space.key(tuple(int(g) for g in genome.split())) == key
     front = view.front_frame()
     assert sorted(front.index) == list(view.front_keys)
     assert list(front["error"]) == sorted(front["error"])  # best first by the first objective

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 
 from tests.conftest import cfg
 from xnas.errors import ConfigError
+from xnas.objectives.complexity import count_complexity
 from xnas.report.tables import cost_table, pareto_table, render
 
 
@@ -30,7 +32,9 @@ def run(tmp_path_factory):
 @pytest.mark.slow
 def test_pareto_table_lists_the_front_with_every_objective_and_its_provenance(run):
     run_dir, front = run
-    headers, rows = pareto_table(run_dir)
+    plain, _ = pareto_table(run_dir)  # no counting: reading a run never needs torch
+    assert "FLOPs (2 x MACs)" not in plain
+    headers, rows = pareto_table(run_dir, complexity=count_complexity)
     assert [r[0] for r in rows] == front
     assert headers[:4] == ["key", "error", "params", "energy (mJ, modelled)"]
     assert {"params", "FLOPs (2 x MACs)", "status", "donor"} <= set(headers)
@@ -62,9 +66,13 @@ def test_render_formats(run):
     assert "\\|" in md[2]  # NB201 keys contain pipes, escaped in Markdown cells
     parsed = list(csv.reader(io.StringIO(render(headers, rows, "csv"))))
     assert parsed[0] == headers and [r[0] for r in parsed[1:]] == [r[0] for r in rows]
-    latex = render(headers, rows, "latex")
-    assert latex.startswith("\\begin{tabular}") and "\\toprule" in latex
-    assert "\\textasciitilde{}" in latex and "~" not in latex
+    latex = render(headers, rows, "latex", "the front")
+    assert latex.startswith("\\begin{table}") and "\\toprule" in latex
+    assert "\\caption{the front}" in latex
+    # keys verbatim in \texttt (\detokenize keeps ~ and | literal), numbers right-aligned
+    assert f"\\texttt{{\\detokenize{{{rows[0][0]}}}}}" in latex
+    spec = re.search(r"\\begin\{tabular\}\{(\w+)\}", latex).group(1)
+    assert spec[0] == "l" and spec[1] == "r"  # key, then error
     with pytest.raises(ConfigError, match="expected one of md, csv, latex"):
         render(headers, rows, "html")
 
@@ -76,4 +84,4 @@ def test_cli_table_writes_a_file(run, tmp_path, capsys):
     out = tmp_path / "t.tex"
     assert main(["table", str(run[0]), "--format", "latex", "-o", str(out)]) == 0
     text = out.read_text()
-    assert text.count("\\begin{tabular}") == 2 and "Search cost" in text
+    assert text.count("\\begin{tabular}") == 2 and "\\caption{What run r cost}" in text

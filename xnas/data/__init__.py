@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from xnas.config import DataConfig
-from xnas.data import bundled, folder, synthetic, torchvision_sets  # noqa: F401  (registration)
+from xnas.data import bundled, folder, synthetic, tensors, torchvision_sets  # noqa: F401
 from xnas.data.augment import BatchAugment
 from xnas.data.base import DATASETS, ArrayDataset, DataBundle, balanced_subset
 

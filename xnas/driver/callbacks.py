@@ -28,6 +28,29 @@ class GenerationSummary:
     hypervolume: float
     evaluations: int = 0  # stored in the whole run so far
     elapsed: float = 0.0  # seconds since this process started the search
+    # seconds still to go by search.generations, at this process's pace (None: unknown)
+    eta: float | None = None
+    generations: int = 0  # search.generations, the budget
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a person says them: 42 s, 3 min 5 s, 2 h 10 min."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def describe(s: GenerationSummary) -> str:
+    """The one line a generation gets (the CLI's, and the ``xnas.driver`` log's)."""
+    eta = f", about {duration(s.eta)} to go" if s.eta is not None and s.eta > 0 else ""
+    return (
+        f"gen {s.generation:>3}: evaluated {s.evaluated}, reused {s.reused}, "
+        f"failed {s.failed}, front size {s.front_size}, hypervolume {s.hypervolume:.6g} "
+        f"({duration(s.elapsed)} so far{eta})"
+    )
 
 
 class Callback:

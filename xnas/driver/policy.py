@@ -9,12 +9,13 @@ arrived (generational: the barrier), ``finish`` after the last arrival. Two poli
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from xnas.config import Config
-from xnas.driver.callbacks import Callbacks, GenerationSummary
+from xnas.driver.callbacks import Callbacks, GenerationSummary, describe
 from xnas.driver.resume import restore_state
 from xnas.driver.state import Row, RunState
 from xnas.driver.tasks import TaskFactory
@@ -25,6 +26,8 @@ from xnas.results import EvalResult, EvalTask
 from xnas.space import Genome, SearchSpace
 from xnas.store import GenerationState
 from xnas.strategy import Strategy
+
+log = logging.getLogger("xnas.driver")
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class Policy:
         self.stopped_by: str | None = None  # why the run stopped (a criterion or callback)
         self.failed = 0  # failures in the open generation
         self.late: list[Work] = []  # failed keys retried on purpose, evaluated first
+        # the first generation this process commits (its pace gives the ETA)
+        last = search.state.store.last_generation()
+        self.first_generation = 0 if last is None else last.generation + 1
 
     # ------------------------------------------------------------ the contract
     def refill(self, running: set[str]) -> list[Work]:
@@ -151,18 +157,24 @@ class Policy:
             ),
             cfg.cost.keep_weights,
         )
-        if s.callbacks.items:
+        if s.callbacks.items or log.isEnabledFor(logging.INFO):
             front, hv = state.front()
-            s.callbacks.on_generation(
-                GenerationSummary(
-                    gen,
-                    evaluated,
-                    reused,
-                    self.failed,
-                    len(front),
-                    hv,
-                    len(state),
-                    time.monotonic() - state.started,
-                )
+            elapsed = time.monotonic() - state.started
+            done_here = gen + 1 - self.first_generation
+            left = cfg.search.generations - gen - 1
+            eta = elapsed / done_here * left if done_here > 0 and left >= 0 else None
+            summary = GenerationSummary(
+                gen,
+                evaluated,
+                reused,
+                self.failed,
+                len(front),
+                hv,
+                len(state),
+                elapsed,
+                eta,
+                cfg.search.generations,
             )
+            log.info("%s", describe(summary))
+            s.callbacks.on_generation(summary)
         self.failed = 0

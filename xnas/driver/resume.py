@@ -24,7 +24,8 @@ def restore_state(strategy: str, mode: str, seed: int) -> dict:
 
 
 def versions() -> dict[str, str]:
-    """The installed versions of the packages a replay depends on."""
+    """The installed versions of the packages a replay depends on, and the commit of the
+    xnas source when it is a git checkout (``xnas_commit``: figures and tables cite it)."""
     import importlib.metadata as md
 
     out = {}
@@ -33,14 +34,44 @@ def versions() -> dict[str, str]:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             out[pkg] = "not installed"
+    commit = source_commit()
+    if commit:
+        out["xnas_commit"] = commit
     return out
+
+
+def source_commit() -> str | None:
+    """The git commit of the xnas source this process runs (``+`` if edited), or None."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short=10", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "xnas"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+" if dirty else "") if head else None
 
 
 def check_versions(stored: dict[str, str], installed: dict[str, str], run_dir) -> None:
     """Resume replays the history through the strategy; another library version may ask
     for other genomes, so a change is refused (``--allow-version-change`` overrides)."""
     for pkg in sorted(set(stored) | set(installed)):
-        if pkg != "xnas" and stored.get(pkg) != installed.get(pkg):
+        if pkg not in ("xnas", "xnas_commit") and stored.get(pkg) != installed.get(pkg):
             raise StoreError(
                 f"{run_dir} was run with {pkg} {stored.get(pkg, 'absent')}, this is "
                 f"{installed.get(pkg, 'absent')}; expected the same versions to replay it "
@@ -65,12 +96,29 @@ def check_replay(generation: int, asked: list[str], stored: tuple[str, ...]) -> 
     )
 
 
-def stored_config(run_dir: str | Path, allow_version_change: bool = False) -> Config:
+# what a resume may change: the budget, never what was searched or how
+BUDGET_KEYS = ("search.generations", "search.max_evaluations", "search.max_wall_time")
+
+
+def stored_config(
+    run_dir: str | Path, allow_version_change: bool = False, budget: Iterable[str] = ()
+) -> Config:
     """The config a run was started with, checked for a resume here: the installed
     library versions must match the run's; the launcher of the resumed job decides serial
-    or MPI, not the first one."""
+    or MPI, not the first one. ``budget`` (``KEY=VALUE`` for ``BUDGET_KEYS`` only) extends
+    or shortens the search: ``search.generations=12`` continues a finished run."""
+    from xnas.config import apply_overrides
+
+    budget = list(budget)
+    for item in budget:
+        key = item.partition("=")[0].strip()
+        if key not in BUDGET_KEYS:
+            raise ConfigError(
+                f"resume --set {key}: a resume changes the budget only; expected one of "
+                f"{', '.join(BUDGET_KEYS)} (a different search is a new run)"
+            )
     with RunStore.open(run_dir) as probe:
-        cfg = build(Config, probe.meta("config"))
+        cfg = build(Config, apply_overrides(probe.meta("config"), budget))
         if not allow_version_change:
             check_versions(probe.meta("versions", {}), versions(), run_dir)
     return replace(cfg, parallel=replace(cfg.parallel, backend="auto"))

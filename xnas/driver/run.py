@@ -37,6 +37,7 @@ class SearchOutcome:
     stopped_by: str  # the criterion or callback that stopped it
     evaluations: int  # stored results of the whole run
     failed: int  # of which failed
+    writes: int = 0  # results and generations this call stored (0: nothing left to do)
 
 
 def run_search(
@@ -48,19 +49,24 @@ def run_search(
     callbacks: Iterable[Callback] = (),
     allow_version_change: bool = False,
     retry_failed: Iterable[str] = (),
+    budget: Iterable[str] = (),
 ) -> SearchOutcome | None:
     """Run (or, with ``resume``, continue) a search in ``run_dir``.
 
     ``evaluate_fn`` replaces the configured evaluator (tests inject faults with it);
     ``callbacks`` are notified on the driver and can stop the run (``driver.callbacks``);
     ``retry_failed`` (a resume) evaluates again the stored failures of those kinds
-    (``results.FAILURE_KINDS``, e.g. timeout and worker-died), first.
+    (``results.FAILURE_KINDS``, e.g. timeout and worker-died), first; ``budget`` (a resume)
+    sets ``search.generations``, ``max_evaluations`` or ``max_wall_time`` anew.
     """
     retry = check_kinds(retry_failed)
     if retry and not resume:
         raise ConfigError("retry_failed: a new run has no failures to retry; expected a resume")
+    budget = list(budget)
+    if budget and not resume:
+        raise ConfigError("budget: a new run takes its budget from its config")
     if resume:
-        cfg = stored_config(run_dir, allow_version_change)
+        cfg = stored_config(run_dir, allow_version_change, budget)
     assert cfg is not None
     checked = preflight(cfg)  # bad input leaves nothing behind
     names, constraints = list(checked.names), list(checked.constraints)
@@ -73,6 +79,8 @@ def run_search(
             else RunStore.create(run_dir, to_dict(cfg), versions())
         )
         try:
+            if budget:  # the run's config says the budget it runs under now
+                store.set_meta("config", to_dict(cfg))
             again = retire_failed(store, retry)
             notify = Callbacks(callbacks)
             state = RunState(
@@ -113,7 +121,9 @@ def run_search(
                 store.set_meta("stopped_by", stopped_by)
             front, hv = state.front()
             failed = sum(r.result.status == "failed" for r in state.rows.values())
-            return SearchOutcome(Path(run_dir), tuple(front), hv, stopped_by, len(state), failed)
+            return SearchOutcome(
+                Path(run_dir), tuple(front), hv, stopped_by, len(state), failed, state.writes
+            )
         except XnasError:
             # bad input found only now (the first task): a store created here that holds
             # nothing is removed, so the corrected command can run in the same directory

@@ -11,6 +11,7 @@ evaluation stays flat as a run grows (``benchmarks/bench_driver.py``).
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -31,6 +32,17 @@ from xnas.summary import (
     reference_point,
     violation,
 )
+
+log = logging.getLogger("xnas.driver.evaluations")  # one line per stored result
+
+
+def describe_result(result: EvalResult) -> str:
+    """One line per stored evaluation: status, key, where, how long (``xnas -v``)."""
+    seconds = result.timings.get("total")
+    took = f"{seconds:.1f} s" if isinstance(seconds, int | float) else "?"
+    how = f"reuse of {result.reused_from[:24]}..." if result.reused_from else f"{result.epochs} ep"
+    reason = f": {(result.error or '').splitlines()[0][:80]}" if result.status == "failed" else ""
+    return f"  {result.status:<8} {result.key}  rank {result.rank}, {how}, {took}{reason}"
 
 
 @dataclass(frozen=True)
@@ -169,6 +181,8 @@ class RunState:
                 path.unlink(missing_ok=True)
         if self.suspects.pop(stored.key, None) is not None:
             self.store.set_meta("suspects", self.suspects)
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s", describe_result(stored))
         if self.on_done is not None:
             self.on_done(stored)
         return row

@@ -87,6 +87,8 @@ def _score(
         if obj.stage == stage:
             m = obj.compute(ctx)
             values[obj.name], how[obj.name] = float(m.value), dict(m.how)
+            if obj.provenance is not None:  # declared (a user's objective)
+                how[obj.name].setdefault("provenance", obj.provenance)
     return values, how
 
 

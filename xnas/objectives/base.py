@@ -60,6 +60,9 @@ class Objective:
     # minimisation-form hypervolume reference where the objective has a natural bound
     # (error 1, introspection 0); None: 1.1 x the worst value of the run
     reference: float | None = None
+    # how every value is obtained (results.Provenance), declared for a user's objective;
+    # None for built-ins whose records say it themselves (energy: measured or modelled)
+    provenance: str | None = None
 
     def load(self) -> Callable[[EvalContext], Measurement]:
         """The implementation, its module imported now if it was given by name."""
@@ -85,8 +88,25 @@ def declare_objective(
     unit: str = "",
     label: str = "",
     reference: float | None = None,
+    provenance: str | None = None,
 ) -> Objective:
-    obj = Objective(name, sense, stage, unit, label or name, impl, reference)  # type: ignore[arg-type]
+    from xnas.results import PROVENANCES
+
+    if provenance is not None and provenance not in PROVENANCES:
+        raise ValueError(
+            f"objective {name!r}: provenance {provenance!r}; expected one of "
+            f"{', '.join(PROVENANCES)}"
+        )
+    obj = Objective(
+        name,
+        sense,
+        stage,
+        unit,
+        label or name,
+        impl,
+        reference,
+        provenance,  # type: ignore[arg-type]
+    )
     OBJECTIVES.register(name)(obj)
     return obj
 
@@ -96,16 +116,27 @@ def register_objective(
     *,
     sense: str,
     stage: str,
+    provenance: str,
     unit: str = "",
     label: str = "",
     reference: float | None = None,
 ) -> Callable[[Callable[[EvalContext], Measurement]], Callable[[EvalContext], Measurement]]:
     """Decorator for a user's own objective (the built-ins are declared in
-    ``objectives.declarations``)."""
+    ``objectives.declarations``). Its ``provenance`` is declared, never assumed: how
+    every value is obtained (measured, counted, modelled, predicted, extrapolated,
+    tabular, proxy), shown in every header and axis label. Put the module in a plugin
+    (``xnas.plugins``) so every rank and every reader of a run can find it."""
 
     def decorator(fn: Callable[[EvalContext], Measurement]) -> Callable[[EvalContext], Measurement]:
         declare_objective(
-            name, fn, sense=sense, stage=stage, unit=unit, label=label, reference=reference
+            name,
+            fn,
+            sense=sense,
+            stage=stage,
+            unit=unit,
+            label=label,
+            reference=reference,
+            provenance=provenance,
         )
         return fn
 

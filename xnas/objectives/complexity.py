@@ -58,3 +58,21 @@ def flops_objective(ctx: EvalContext) -> Measurement:
             "input_shape": list(ctx.input_shape),
         },
     )
+
+
+def count_complexity(result, cfg) -> tuple[int | str, int | str]:
+    """(params, FLOPs) of a stored result: its objectives where recorded, else counted on
+    a rebuild of its network at its dataset's shape; empty where the data is not at hand
+    (a tabular run). For tables that list both always (``report.tables.pareto_table``)."""
+    params, flops = result.objectives.get("params"), result.objectives.get("flops")
+    if params is not None and flops is not None:
+        return int(params), int(flops)
+    try:
+        from xnas.data import cached_dataset
+        from xnas.space import get_space
+
+        bundle = cached_dataset(cfg.data)
+        model = get_space(cfg.space).build(result.genome, bundle.input_shape, bundle.num_classes)
+        return count_params(model), count_flops(model, bundle.input_shape)
+    except Exception:  # data not at hand (a tabular run): leave the cells empty
+        return params if params is not None else "", flops if flops is not None else ""

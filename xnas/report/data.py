@@ -17,7 +17,7 @@ import numpy as np
 from xnas.config import Config, build
 from xnas.results import EvalResult
 from xnas.store import RunStore
-from xnas.store.sqlite import GenerationState
+from xnas.store.sqlite import GenerationState, writer
 from xnas.summary import (
     Constraint,
     constraints_of,
@@ -46,6 +46,8 @@ class RunData:
     reference: tuple[float, ...] | None
     versions: tuple[tuple[str, str], ...] = ()  # package versions the run recorded
     stopped_by: str | None = None  # why the search last stopped (None: running, or killed)
+    writer: str | None = None  # the process searching it now ("pid N on host H"), or None
+    last_activity: float | None = None  # when its latest result was stored (epoch seconds)
 
     # ------------------------------------------------------------------ results
     @property
@@ -85,6 +87,7 @@ def read_run(run_dir: str | Path, cls: type[RunData] = RunData) -> RunData:
         stored_ref = store.meta("hv_reference", None)
         versions = store.meta("versions", {}) or {}
         stopped_by = store.meta("stopped_by", None)
+        last_activity = store.last_activity()
     names = search_objectives(cfg)
     constraints = constraints_of(cfg)
     keys, hv, ref = front_of(rows, names, constraints, stored_ref)
@@ -102,6 +105,8 @@ def read_run(run_dir: str | Path, cls: type[RunData] = RunData) -> RunData:
         reference=None if ref is None else tuple(float(v) for v in ref),
         versions=tuple(sorted((str(k), str(v)) for k, v in versions.items())),
         stopped_by=stopped_by,
+        writer=writer(run_dir),
+        last_activity=last_activity,
     )
 
 

@@ -25,13 +25,57 @@ import numpy as np  # noqa: E402
 
 from xnas.config import Config  # noqa: E402
 from xnas.errors import ConfigError  # noqa: E402
+from xnas.objectives import OBJECTIVES  # noqa: E402
 from xnas.report.cells import draw_genotype  # noqa: E402
 from xnas.report.data import RunData, as_data  # noqa: E402
+from xnas.report.select import chosen_members, scaled  # noqa: E402
 from xnas.results import EvalResult  # noqa: E402
 from xnas.store.rundir import RunDir  # noqa: E402
 from xnas.summary import objective_rows  # noqa: E402
 
 FORMATS = ("png", "pdf")
+
+
+def task_label(cfg: Config) -> str:
+    """What the values are measured on: the dataset and space, or for a tabular run the
+    table and the column the first objective comes from."""
+    ev = cfg.evaluator
+    if ev.name == "tabular" and ev.table:
+        col = next((c.column for c in ev.columns if c.objective == "error"), None)
+        return f"{Path(ev.table).name}" + (f": {col}" if col else "") + f" / {cfg.space.name}"
+    return f"{cfg.data.name} / {cfg.space.name}"
+
+
+def footer(view: RunData) -> str:
+    """Where a figure's values come from: run, seed, budget, device, library versions."""
+    cfg = view.cfg
+    versions = dict(view.versions)
+    devices = sorted({r.device for r in view.results if r.device})
+    where = f"on {', '.join(devices)}" if devices else "looked up, nothing trained"
+    commit = versions.get("xnas_commit")
+    code = f"xnas {versions.get('xnas', '?')}" + (f" ({commit})" if commit else "")
+    return (
+        f"{view.run_dir.name}: {task_label(cfg)}, seed {cfg.search.seed}, "
+        f"{cfg.search.strategy} {cfg.search.population} x {cfg.search.generations} gen., "
+        f"{view.count()} evaluations {where}; {code}, "
+        f"torch {versions.get('torch', '?')}"
+    )
+
+
+def _stamp(fig, text: str) -> None:
+    """The provenance footer, wrapped to the figure's width."""
+    import textwrap
+
+    width = int(fig.get_figwidth() * 22)
+    fig.text(
+        0.005,
+        0.004,
+        textwrap.fill(text, width),
+        fontsize=6,
+        color="#666666",
+        ha="left",
+        va="bottom",
+    )
 
 
 def _save(fig, out: Path, name: str, formats) -> list[Path]:
@@ -69,12 +113,13 @@ def plot_all(
     ok, front = view.with_values, view.front
     reference = np.array(view.reference)
     how = {n: next((r.measurements.get(n) for r in ok if n in r.measurements), None) for n in names}
+    stamp = footer(view)
     paths = []
     for fmt in formats:
         paths.append(plot_front(view, out / f"pareto.{fmt}"))
-    paths += _parallel(front, names, how, out, formats)
-    paths += _hypervolume(rows, names, constraints, reference, out, formats)
-    paths += _curves(ok, set(view.front_keys), out, formats)
+    paths += _parallel(front, names, how, out, formats, stamp)
+    paths += _hypervolume(rows, names, constraints, reference, out, formats, stamp)
+    paths += _curves(ok, set(view.front_keys), out, formats, stamp)
     paths += _cells(view.cfg, front, names, out)
     return paths
 
@@ -88,7 +133,7 @@ def axis_label(name: str, how: dict | None) -> str:
     obj = OBJECTIVES.get(name)
     unit = f"{obj.unit}, " if obj.unit else ""
     kind = provenance(how) if how else "measured"
-    if kind in ("modelled", "predicted", "tabular"):
+    if kind in ("modelled", "predicted", "tabular", "proxy"):
         return f"{obj.label} ({unit}{kind})"
     if name == "energy" and how:
         return f"{obj.label} ({unit}measured: {how.get('energy_source', '?')})"
@@ -145,12 +190,22 @@ def plot_front(run: RunData | str | Path, path: str | Path | None = None) -> Pat
     for ax in list(axes.flat)[len(pairs) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=8)
-    fig.suptitle(
-        f"{cfg.data.name} / {cfg.space.name}: {len(ok)} evaluations, "
-        f"{len(front)} on the front ({len(names)} objectives)",
-        fontsize=10,
+    note = (
+        f"\nfront members are non-dominated in all {len(names)} objectives together, so in "
+        "one pair of them some look dominated"
+        if len(names) > 2
+        else ""
     )
-    fig.tight_layout()
+    import textwrap
+
+    title = (
+        f"{task_label(cfg)}: {len(ok)} evaluations, "
+        f"{len(front)} on the front ({len(names)} objectives){note}"
+    )
+    width = int(fig.get_figwidth() * 13)
+    fig.suptitle("\n".join(textwrap.fill(t, width) for t in title.splitlines()), fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    _stamp(fig, footer(view))
     path = Path(path) if path else RunDir(view.run_dir).pareto
     try:
         writable(path.parent)
@@ -160,27 +215,58 @@ def plot_front(run: RunData | str | Path, path: str | Path | None = None) -> Pat
     return path
 
 
-def _scaled(F: np.ndarray) -> np.ndarray:
-    """Each column to [0, 1] within ``F`` (0 = best in minimisation form)."""
-    lo, hi = F.min(axis=0), F.max(axis=0)
-    return (F - lo) / np.where(hi > lo, hi - lo, 1.0)
-
-
-def _parallel(front: list[EvalResult], names, how, out: Path, formats) -> list[Path]:
-    fig, ax = plt.subplots(figsize=(1.8 + 2.2 * len(names), 4.2))
+def _parallel(front: list[EvalResult], names, how, out: Path, formats, stamp="") -> list[Path]:
+    """One line per front member over every objective, coloured by the first objective's
+    raw value (colour bar); each axis scaled within the front (0 = best) and ticked with
+    raw values."""
+    fig, ax = plt.subplots(figsize=(2.6 + 2.2 * len(names), 4.6))
     if front:
-        for row, r in zip(_scaled(objective_rows(front, names, [])[0]), front, strict=True):
-            ax.plot(range(len(names)), row, marker="o", alpha=0.8, label=r.key[:40])
-        for i, n in enumerate(names):
-            raw = [r.objectives[n] for r in front]
-            ax.annotate(f"{min(raw):.3g}..{max(raw):.3g}", (i, -0.08), ha="center", fontsize=7)
+        F = objective_rows(front, names, [])[0]
+        first = np.array([r.objectives[names[0]] for r in front])
+        norm = plt.Normalize(
+            first.min(), first.max() if first.max() > first.min() else first.min() + 1
+        )
+        cmap = plt.get_cmap("viridis")
+        for row, value in zip(scaled(F), first, strict=True):
+            ax.plot(
+                range(len(names)),
+                row,
+                marker="o",
+                ms=3,
+                lw=1.2,
+                alpha=0.85,
+                color=cmap(norm(value)),
+            )
+        bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.02)
+        bar.set_label(axis_label(names[0], how[names[0]]), fontsize=7)
+        bar.ax.tick_params(labelsize=7)
+        lo, hi = F.min(axis=0), F.max(axis=0)
+        for i, n in enumerate(names):  # raw values at 0, 1/2, 1 of each scaled axis
+            sign = -1.0 if OBJECTIVES.get(n).sense == "max" else 1.0  # F is minimisation form
+            for t in (0.0, 0.5, 1.0):
+                raw = sign * (lo[i] + t * (hi[i] - lo[i]))
+                ax.annotate(
+                    f"{raw:.3g}",
+                    (i, t),
+                    xytext=(4, 0),
+                    textcoords="offset points",
+                    fontsize=6.5,
+                    color="#444444",
+                    va="center",
+                )
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels([axis_label(n, how[n]) for n in names], fontsize=7, rotation=10)
-    ax.set_ylabel("scaled within the front (0 = best)")
-    ax.set_ylim(-0.12, 1.05)
-    ax.set_title(f"parallel coordinates of the Pareto front ({len(front)} architectures)")
+    ax.set_yticks([0, 0.5, 1])
+    ax.set_yticklabels(["best", "", "worst"], fontsize=7)
+    ax.set_ylim(-0.06, 1.06)
+    ax.set_title(
+        f"Pareto front: {len(front)} architectures, coloured by {names[0]} "
+        "(each axis from its best to its worst front value)",
+        fontsize=9,
+    )
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _stamp(fig, stamp)
     return _save(fig, out, "parallel", formats)
 
 
@@ -197,24 +283,49 @@ def hypervolume_trace(rows, names, constraints, reference) -> tuple[list[int], l
     return [int(p) for p in points], values
 
 
-def _hypervolume(rows, names, constraints, reference, out: Path, formats) -> list[Path]:
+def _time_axis(seconds: np.ndarray) -> tuple[np.ndarray, str]:
+    """Seconds in the unit a person reads them in at this span."""
+    span = float(np.nanmax(seconds)) if len(seconds) else 0.0
+    if span < 120:
+        return seconds, "s"
+    if span < 7200:
+        return seconds / 60, "min"
+    return seconds / 3600, "h"
+
+
+def _hypervolume(rows, names, constraints, reference, out: Path, formats, stamp="") -> list[Path]:
     counts, values = hypervolume_trace(rows, names, constraints, reference)
     start = min((r.timings.get("started_at", np.inf) for _, _, r in rows), default=0.0)
-    wall = [rows[n - 1][2].timings.get("finished_at", np.nan) - start for n in counts]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.8))
+    wall = np.array([rows[n - 1][2].timings.get("finished_at", np.nan) - start for n in counts])
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.9))
     a.step(counts, values, where="post")
-    a.set_xlabel("evaluations")
-    b.step(np.array(wall) / 60, values, where="post")
-    b.set_xlabel("wall time (min, from the first evaluation's start)")
+    a.set_xlabel("evaluations stored")
+    if np.isfinite(wall).any():
+        t, unit = _time_axis(wall)
+        b.step(t, values, where="post")
+        b.set_xlabel(f"wall time ({unit}, from the first evaluation's start)")
+    else:
+        b.text(0.5, 0.5, "no evaluation timings in this run", ha="center", transform=b.transAxes)
     for ax in (a, b):
-        ax.set_ylabel(f"hypervolume (ref. {np.round(reference, 4).tolist()})", fontsize=8)
+        ax.set_ylabel("hypervolume of the feasible front", fontsize=8)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.suptitle(
+        "reference point: the run's own (stored in its meta, fixed after the first "
+        f"generation): {', '.join(f'{n} {v:.4g}' for n, v in zip(names, reference, strict=False))}",
+        fontsize=7,
+    )
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _stamp(fig, stamp)
     return _save(fig, out, "hypervolume", formats)
 
 
-def _curves(ok: list[EvalResult], front: set[str], out: Path, formats) -> list[Path]:
-    fig, ax = plt.subplots(figsize=(7, 4.4))
+def _curves(ok: list[EvalResult], front: set[str], out: Path, formats, stamp="") -> list[Path]:
+    """Learning curves (none for a tabular run: no figure then)."""
+    from matplotlib.ticker import MaxNLocator
+
+    if not any(r.curve for r in ok):
+        return []
+    fig, ax = plt.subplots(figsize=(7, 4.6))
     for i, r in enumerate(ok):
         if not r.curve:
             continue
@@ -242,26 +353,18 @@ def _curves(ok: list[EvalResult], front: set[str], out: Path, formats) -> list[P
             colour, width = ("#d62728", 1.6) if r.key in front else ("#999999", 0.8)
             ax.plot(epochs, r.curve, color=colour, lw=width, alpha=0.8)
     ax.plot([], [], color="#999999", label="trained to the end")
-    ax.plot([], [], color="#d62728", label="on the front")
-    ax.plot([], [], "x:", color="#ff7f0e", label="stopped early -> extrapolated (band)")
+    if any(r.key in front and r.status != "stopped" for r in ok if r.curve):
+        ax.plot([], [], color="#d62728", label="on the front")
+    if any(r.status == "stopped" for r in ok):
+        ax.plot([], [], "x:", color="#ff7f0e", label="stopped early -> extrapolated (band)")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("validation accuracy (measured; dotted: extrapolated)")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _stamp(fig, stamp)
     return _save(fig, out, "curves", formats)
-
-
-def chosen_members(front: list[EvalResult], names) -> dict[str, EvalResult]:
-    """The knee (closest to the ideal point after scaling each objective to [0, 1]) and the
-    best member for each objective."""
-    if not front:
-        return {}
-    F = objective_rows(front, names, [])[0]
-    chosen = {"knee": front[int(np.argmin(np.linalg.norm(_scaled(F), axis=1)))]}
-    for i, n in enumerate(names):
-        chosen[f"best_{n}"] = front[int(np.argmin(F[:, i]))]
-    return chosen
 
 
 def _cells(cfg: Config, front, names, out: Path) -> list[Path]:

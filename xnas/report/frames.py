@@ -17,7 +17,8 @@ from xnas.results import failure_kind
 if TYPE_CHECKING:
     import pandas as pd
 
-HEAD = ["key", "generation", "status", "violation", "on_front"]
+# identity first, then what a reader filters on, then the objectives in the configured order
+HEAD = ["key", "genome", "generation", "status", "on_front", "violation"]
 TAIL = [
     "epochs",
     "final_val_acc",
@@ -36,24 +37,33 @@ TAIL = [
 ]
 
 
+def objective_names(view: RunData) -> list[str]:
+    """The configured objectives in config order, then any other stored value, sorted."""
+    stored = {n for r in view.results for n in r.objectives}
+    first = [n for n in view.recorded if n in stored]
+    return first + sorted(stored - set(first))
+
+
 def columns(view: RunData) -> list[str]:
-    names = sorted({n for r in view.results for n in r.objectives})
+    names = objective_names(view)
     return HEAD + names + [f"{n}_provenance" for n in names] + TAIL
 
 
 def records(view: RunData) -> list[list]:
-    """The rows of ``columns(view)``, in stored order."""
-    names = sorted({n for r in view.results for n in r.objectives})
+    """The rows of ``columns(view)``, in stored order; ``genome`` is the space's integer
+    vector joined by spaces (the key is its string form)."""
+    names = objective_names(view)
     front = set(view.front_keys)
     out = []
     for gen, violation, r in view.rows:
         out.append(
             [
                 r.key,
+                " ".join(map(str, r.genome)),
                 gen,
                 r.status,
-                violation,
                 r.key in front,
+                violation,
                 *[r.objectives.get(n, "") for n in names],
                 *[r.provenance(n) if n in r.objectives else "" for n in names],
                 r.epochs,

@@ -25,4 +25,6 @@ def search_status(run: RunData | str | Path) -> dict:
         "hypervolume": view.hypervolume,
         # why the search last stopped; None while it runs (or after a kill: resume goes on)
         "stopped_by": view.stopped_by,
+        "writer": view.writer,  # the process searching it now, or None
+        "last_activity": view.last_activity,  # when its latest result was stored
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 from xnas.config import Config
@@ -29,6 +30,9 @@ HEADER_NOTES = {
     "predicted": "predicted",
     "extrapolated": "some extrapolated",
     "tabular": "from table",
+    "proxy": "proxy",
+    "counted": None,  # exact: nothing to say
+    "measured": None,
 }
 
 
@@ -36,40 +40,32 @@ def objective_header(name: str, results: list[EvalResult]) -> str:
     obj = OBJECTIVES.get(name)
     notes = [obj.unit] if obj.unit else []
     kinds = {r.provenance(name) for r in results if name in r.objectives}
-    notes += [HEADER_NOTES[k] for k in HEADER_NOTES if k in kinds]
+    notes += [HEADER_NOTES[k] for k in HEADER_NOTES if k in kinds and HEADER_NOTES[k]]
     if any(r.status == "partial" and "fidelity" in r.measurements.get(name, {}) for r in results):
         notes.append("some at a lower rung")
     return f"{name} ({', '.join(notes)})" if notes else name
 
 
-def _complexity(result: EvalResult, cfg: Config) -> tuple[int | str, int | str]:
-    """params and FLOPs of a front member: stored objectives, else counted on a rebuild."""
-    params, flops = result.objectives.get("params"), result.objectives.get("flops")
-    if params is not None and flops is not None:
-        return int(params), int(flops)
-    try:
-        from xnas.data import cached_dataset
-        from xnas.objectives import count_flops, count_params
-        from xnas.space import get_space
-
-        bundle = cached_dataset(cfg.data)
-        model = get_space(cfg.space).build(result.genome, bundle.input_shape, bundle.num_classes)
-        return count_params(model), count_flops(model, bundle.input_shape)
-    except Exception:  # data not at hand (a tabular run): leave the cells empty
-        return params if params is not None else "", flops if flops is not None else ""
+Complexity = Callable[[EvalResult, Config], tuple[int, int]]
 
 
-def pareto_table(run: RunData | str | Path) -> tuple[list[str], list[list]]:
+def pareto_table(
+    run: RunData | str | Path, complexity: Complexity | None = None
+) -> tuple[list[str], list[list]]:
+    """The front, every recorded objective with its provenance. ``complexity(result,
+    cfg) -> (params, FLOPs)`` adds those two where they are not objectives (counting needs
+    the network: ``objectives.complexity.count_complexity``, torch); without it they are
+    listed only as the objectives they are, so reading a run never imports torch."""
     view = as_data(run)
     cfg, names, results = view.cfg, list(view.recorded), view.front  # recorded ones too
     headers = ["key", *(objective_header(n, results) for n in names)]
-    # params and FLOPs are always listed, once: as objectives when they are, else counted
-    extra = [c for c in ("params", "flops") if c not in names]
+    # params and FLOPs listed once: as objectives when they are, else counted if asked
+    extra = [c for c in ("params", "flops") if c not in names] if complexity else []
     headers += [{"params": "params", "flops": "FLOPs (2 x MACs)"}[c] for c in extra]
     headers += ["status", "epochs", "donor"]
     rows = []
     for r in results:
-        counted = dict(zip(("params", "flops"), _complexity(r, cfg), strict=True))
+        counted = dict(zip(("params", "flops"), complexity(r, cfg), strict=True)) if extra else {}
         rows.append(
             [
                 r.key,
@@ -151,7 +147,10 @@ def _cell(value) -> str:
     return str(value)
 
 
-def render(headers: list[str], rows: list[list], fmt: str = "md") -> str:
+def render(headers: list[str], rows: list[list], fmt: str = "md", caption: str = "") -> str:
+    """One table as Markdown, CSV (one table, ``pandas.read_csv``-ready) or LaTeX (a
+    ``table`` environment through pandas' ``Styler``: booktabs rules, numbers right-aligned
+    with the precision the Markdown shows, keys in ``\\texttt``, a caption)."""
     if fmt not in FORMATS:
         raise ConfigError(f"table format {fmt!r}: expected one of {', '.join(FORMATS)}")
     if fmt == "csv":
@@ -165,23 +164,54 @@ def render(headers: list[str], rows: list[list], fmt: str = "md") -> str:
         lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         lines += ["| " + " | ".join(c.replace("|", r"\|") for c in row) + " |" for row in cells]
         return "\n".join(lines) + "\n"
-    esc = str.maketrans(
-        {
-            "&": r"\&",
-            "%": r"\%",
-            "_": r"\_",
-            "#": r"\#",
-            "~": r"\textasciitilde{}",
-            "|": r"\textbar{}",
-        }
-    )
-    lines = [
-        r"\begin{tabular}{" + "l" * len(headers) + "}",
-        r"\toprule",
-        " & ".join(h.translate(esc) for h in headers) + r" \\",
-        r"\midrule",
-        *(" & ".join(c.translate(esc) for c in row) + r" \\" for row in cells),
-        r"\bottomrule",
-        r"\end{tabular}",
+    return _latex(headers, rows, caption)
+
+
+def _latex(headers: list[str], rows: list[list], caption: str) -> str:
+    import pandas as pd
+
+    frame = pd.DataFrame([[_cell(v) for v in row] for row in rows], columns=range(len(headers)))
+    numeric = [
+        bool(rows) and all(isinstance(row[j], int | float) or row[j] == "" for row in rows)
+        for j in range(len(headers))
     ]
-    return "\n".join(lines) + "\n"
+    keyish = [h in ("key", "donor") for h in headers]
+
+    def texttt(text: str) -> str:  # keys hold | ~ + [ ]: verbatim, not escaped runs
+        return r"\texttt{\detokenize{" + text + "}}" if text else ""
+
+    styler = frame.style.hide(axis="index")
+    for j in range(len(headers)):
+        if keyish[j]:
+            styler = styler.format(texttt, subset=[j])
+        elif not numeric[j]:
+            styler = styler.format(escape="latex", subset=[j])
+    styler = styler.relabel_index([_tex_escape(h) for h in headers], axis="columns")
+    return styler.to_latex(
+        column_format="".join("r" if n else "l" for n in numeric),
+        hrules=True,
+        caption=_tex_escape(caption) or None,
+        position_float="centering",
+        environment="table",
+    )
+
+
+_TEX = str.maketrans(
+    {
+        "\\": r"\textbackslash{}",
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\textasciicircum{}",
+        "|": r"\textbar{}",
+    }
+)
+
+
+def _tex_escape(text: str) -> str:
+    return text.translate(_TEX)

@@ -9,6 +9,7 @@ RUN/
   inflight/<host>-<pid>         the key a worker is evaluating (worker-death tracking)
   pareto.png, tables.md         the Pareto plot and tables `make demo` writes
   plots/                        figures (xnas plot)
+  optuna.sqlite3                the run mirrored for optuna-dashboard (xnas dashboard)
   export/<hash>.<fmt>           exported networks (xnas export --arch)
 ```
 
@@ -77,6 +78,11 @@ class RunDir:
     @property
     def pareto(self) -> Path:
         return self.root / "pareto.png"
+
+    @property
+    def optuna(self) -> Path:
+        """The Optuna storage ``xnas dashboard`` mirrors the run into."""
+        return self.root / "optuna.sqlite3"
 
     @property
     def tables(self) -> Path:

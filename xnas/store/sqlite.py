@@ -234,35 +234,67 @@ def remove_dirs(made: list[Path]) -> None:
 class _Lock:
     """One writer per run directory: an exclusive ``flock`` on ``xnas.lock`` naming its
     holder (pid, host). The kernel drops it when the holder dies, so a crash leaves no
-    stale lock. (flock over NFS depends on the mount; a cluster's scratch usually has it.)"""
+    stale lock; a clean release removes the file, so a finished run leaves nothing behind.
+    (flock over NFS depends on the mount; a cluster's scratch usually has it.)"""
 
     def __init__(self, run_dir: Path) -> None:
         import fcntl
 
-        path = RunDir(run_dir).lock
-        try:
-            self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise StoreError(
-                f"cannot write in run directory '{run_dir}' ({exc.strerror}); expected a "
-                "writable directory to search or resume (status, table, plot read anywhere)"
-            ) from None
-        try:
-            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.pread(self.fd, 200, 0).decode(errors="replace").strip() or "unknown"
+        self.path = path = RunDir(run_dir).lock
+        while True:
+            try:
+                self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot write in run directory '{run_dir}' ({exc.strerror}); expected a "
+                    "writable directory to search or resume (status, table, plot read anywhere)"
+                ) from None
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.pread(self.fd, 200, 0).decode(errors="replace").strip() or "unknown"
+                os.close(self.fd)
+                raise StoreError(
+                    f"run directory '{run_dir}' is in use by another xnas process ({holder}); "
+                    "expected one search or resume at a time (status, table, plot, export "
+                    "still work)"
+                ) from None
+            # the holder before us may have removed the file after we opened it: then our
+            # lock is on a file nobody else will open; lock the one at the path instead
+            try:
+                same = os.fstat(self.fd).st_ino == os.stat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
             os.close(self.fd)
-            raise StoreError(
-                f"run directory '{run_dir}' is in use by another xnas process ({holder}); "
-                "expected one search or resume at a time (status, table, plot, export still work)"
-            ) from None
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, f"pid {os.getpid()} on host {socket.gethostname()}".encode(), 0)
 
     def release(self) -> None:
         with contextlib.suppress(OSError):
-            os.ftruncate(self.fd, 0)
+            os.unlink(self.path)  # still locked: nobody else can hold the file now
         os.close(self.fd)
+
+
+def writer(run_dir: Path) -> str | None:
+    """Who holds a run's writer lock (``pid N on host H``), or None: a search or resume is
+    running on it. A read-only probe (a shared lock tried and released at once)."""
+    import fcntl
+
+    try:
+        fd = os.open(RunDir(run_dir).lock, os.O_RDONLY)
+    except OSError:
+        return None  # no lock file: nobody writes
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 _RAW_META = ("app", "schema_version", "created")  # plain strings; every other value is JSON
@@ -394,12 +426,17 @@ class RunStore:
 
     @staticmethod
     def _connect_read_only(path: Path) -> sqlite3.Connection:
-        """``mode=ro``; on read-only media a WAL store copied without its ``-shm`` file
-        cannot be opened that way (SQLite would have to create it), and no writer can be
-        active there, so it is opened ``immutable``."""
+        """``mode=ro`` while a writer may be at work (a run in progress, or a crash's WAL
+        still to replay); a quiet, cleanly closed store is opened ``immutable``: SQLite
+        then creates no ``-wal``/``-shm`` beside it, so reading a finished run leaves
+        nothing behind, and works on read-only media, where those files cannot be made."""
         uri = f"{path.resolve().as_uri()}?mode=ro"
+        wal = path.with_name(path.name + "-wal")
         shm = path.with_name(path.name + "-shm")
-        if not shm.exists() and not os.access(path.parent, os.W_OK):
+        quiet = not (wal.exists() and wal.stat().st_size > 0) and writer(path.parent) is None
+        if (quiet and not shm.exists()) or (
+            not shm.exists() and not os.access(path.parent, os.W_OK)
+        ):
             uri += "&immutable=1"
         return sqlite3.connect(uri, uri=True, timeout=30.0)
 
@@ -548,6 +585,14 @@ class RunStore:
             "SELECT generation, violation, result FROM evaluations ORDER BY rowid"
         ):
             yield gen, violation, _result_from_json(text)
+
+    def last_activity(self) -> float | None:
+        """When the latest result (final or rung) was stored (seconds since the epoch)."""
+        times = [self.conn.execute("SELECT MAX(created) FROM evaluations").fetchone()[0]]
+        if self._has_table("rungs"):
+            times.append(self.conn.execute("SELECT MAX(created) FROM rungs").fetchone()[0])
+        times = [t for t in times if t is not None]
+        return max(times) if times else None
 
     def count(self, status: str | None = None) -> int:
         if status is None:
