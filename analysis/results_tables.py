@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from f1_fronts import draw  # noqa: E402
 from proxy_fidelity import report_rows  # noqa: E402
-from t1_single_vs_multi import t1  # noqa: E402
+from t1_single_vs_multi import paired, t1  # noqa: E402
 
 from xnas.config import to_dict  # noqa: E402
 from xnas.errors import XnasError  # noqa: E402
@@ -121,7 +121,14 @@ def t1_text(studies, results: Path) -> str:
     )
     headers, rows = t1(pairs_at, per_seed=True)
     per_seed = render(headers, [[*r[:2], _relative(r[2], results), *r[3:]] for r in rows])
-    return head + render(*t1(pairs_at)) + "\n## Every run\n\n" + per_seed
+    tests = (
+        "\n## Paired differences\n\n"
+        "The two searches of a seed share their random generation 0, so each seed is a pair:\n"
+        "the difference per seed, a paired t-test, and the count of seeds each way. With three\n"
+        "pairs no sign test can reach p < 0.25; these runs cannot establish a difference.\n\n"
+        + render(*paired(pairs_at))
+    )
+    return head + render(*t1(pairs_at)) + tests + "\n## Every run\n\n" + per_seed
 
 
 def _relative(path: str, results: Path) -> str:
@@ -225,8 +232,49 @@ def correlation_text(dirs, views, names) -> str:
             cells.append(round(float(rho), 2))
         rows.append([d.name, len(ok), *cells])
     return (
-        "\nSpearman's rho between objectives over each run's fully trained networks "
-        "(status ok):\n\n" + render(["run", "networks", *(f"{a} vs {b}" for a, b in pairs)], rows)
+        "\nThe same over each run's fully trained networks (status ok). These were selected\n"
+        "by the search (promoted, inherited), and selection induces correlation between\n"
+        "objectives: descriptive only, not evidence of a trade-off.\n\n"
+        + render(["run", "networks", *(f"{a} vs {b}" for a, b in pairs)], rows)
+    )
+
+
+def random_sample_values(v) -> list[dict[str, float]]:
+    """Each run's random first generation (generation 0), every network at its first rung
+    (or at the full budget when the run has no rungs): a sample the search did not select,
+    all measured at one fidelity."""
+    first: dict[str, dict[str, float]] = {}
+    for gen, _, r in (*v.rungs, *v.rows):
+        if gen != 0 or r.key in first or not r.objectives:
+            continue
+        if r.rung in (None, 0) and r.status in ("ok", "partial", "stopped"):
+            first[r.key] = r.objectives
+    return list(first.values())
+
+
+def random_correlation_text(dirs, views, names) -> str:
+    """Spearman's rho over the random first generation: the claim a correlation may make.
+    Over the networks a search kept (fronts, promoted networks) selection itself induces
+    correlations between objectives, so those are not shown as evidence."""
+    from itertools import combinations
+
+    from scipy.stats import spearmanr
+
+    pairs = list(combinations(names, 2))
+    rows = []
+    for d, v in zip(dirs, views, strict=True):
+        sample = random_sample_values(v)
+        cells = []
+        for a, b in pairs:
+            x = [o[a] for o in sample if a in o and b in o]
+            y = [o[b] for o in sample if a in o and b in o]
+            rho = spearmanr(x, y).statistic if len(x) > 2 else float("nan")
+            cells.append(round(float(rho), 2))
+        rows.append([d.name, len(sample), *cells])
+    return (
+        "\nSpearman's rho between objectives over each run's random first generation "
+        "(generation 0, every network at rung 0: a sample the search did not select):\n\n"
+        + render(["run", "networks", *(f"{a} vs {b}" for a, b in pairs)], rows)
     )
 
 
@@ -263,6 +311,7 @@ def t2_text(studies) -> str:
             + (f" ± {np.std(hv, ddof=1):.3f}" if len(hv) > 1 else "")
             + "\n"
         )
+        parts.append(random_correlation_text(dirs, views, names))
         parts.append(correlation_text(dirs, views, names))
         headers, rows = pareto_table(views[0], count_complexity)
         keep = [i for i, h in enumerate(headers) if h != "donor"]  # the keys are long enough

@@ -153,6 +153,10 @@ class _Progress(Callback):
 
 
 def _start_line(cfg, run_dir) -> None:
+    from xnas.parallel.launch import world_rank
+
+    if world_rank() != 0:  # under mpiexec only the driver speaks
+        return
     print(
         f"searching {cfg.data.name} / {cfg.space.name} with {cfg.search.strategy}: population "
         f"{cfg.search.population}, {cfg.search.generations} generations, objectives "
@@ -233,9 +237,19 @@ def _status_lines(st: dict) -> list[str]:
         f"{st['halted_at_a_rung']} halted at a rung, {st['rejected_before_training']} rejected "
         f"before training, {st['failed']} failed; {st['epoch_equivalents']} epochs trained)",
         f"objectives   {', '.join(st['objectives'])}",
-        f"front        {len(st['front'])} architectures, hypervolume {st['hypervolume']:.6g}",
+        f"front        {len(st['front'])} architectures, hypervolume "
+        f"{st['hypervolume_normalized']:.4f} of the box {_box(st)}",
         f"stopped      {st['stopped_by']}" if st["stopped_by"] else f"state        {state}",
     ]
+
+
+def _box(st: dict) -> str:
+    """The normalised hypervolume's box, ideal to reference (minimisation form)."""
+    if st["reference"] is None or st["ideal"] is None:
+        return "(not fixed yet)"
+    lo = ", ".join(f"{v:.4g}" for v in st["ideal"])
+    hi = ", ".join(f"{v:.4g}" for v in st["reference"])
+    return f"[{lo}] .. [{hi}] (minimisation form)"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -253,7 +267,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         line = (
             f"{time.strftime('%H:%M:%S')}  generation {st['generations_done']}/"
             f"{st['generations']}, {st['evaluations']} evaluations ({st['failed']} failed), "
-            f"front {len(st['front'])}, hypervolume {st['hypervolume']:.6g}"
+            f"front {len(st['front'])}, hypervolume {st['hypervolume_normalized']:.4f}"
         )
         if line.split("  ", 1)[1] != (last or "  ").split("  ", 1)[1]:
             print(line, flush=True)

@@ -29,8 +29,8 @@ from xnas.errors import ConfigError
 class LinesOptions:
     """The synthetic `lines` task of XNAS (no line / horizontal / vertical / diagonal)."""
 
-    side: int = 12
-    length: int = 5
+    side: int = 12  # image side in pixels
+    length: int = 5  # line length in pixels
     noise: float = 0.1  # std of additive Gaussian pixel noise; 0 gives clean images
 
 
@@ -38,6 +38,7 @@ class LinesOptions:
 class DataConfig:
     """Which dataset, where it lives, how it is split, subset and augmented."""
 
+    # a registered dataset: lines, digits, mnist, fashion_mnist, cifar10, imagefolder, tensors
     name: str = "lines"
     root: str | None = None  # folder (or .tar.gz for imagefolder); None for generated/bundled data
     download: bool = False  # torchvision download for users who are online
@@ -49,7 +50,7 @@ class DataConfig:
     augment: bool = False  # random crop (padding 4) + horizontal flip on training batches
     cutout: int = 0  # side of the cutout square in pixels; 0 = off
     image_size: int | None = None  # resize images of an imagefolder to this side
-    seed: int = 0
+    seed: int = 0  # seed of the subsets, the validation hold-out and generated data
     lines: LinesOptions = field(default_factory=LinesOptions)
 
     def __post_init__(self) -> None:
@@ -64,21 +65,53 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class SearchConfig:
+    """The search: strategy, budget, seed, and the proxy-assisted options."""
+
+    # a registered strategy: nsga2, nsga3, spea2, smsemoa, nsga2-sbx, deap-nsga2, regevo, regevo-ws,
+    # surrogate-nsga2, random
     strategy: str = "nsga2"
+    # generational: ask a population, wait for all of it; steady_state: one genome per free worker
     mode: Literal["generational", "steady_state"] = "generational"
-    population: int = 8
-    generations: int = 2
+    population: int = 8  # genomes per generation (steady-state: the kept population)
+    generations: int = 2  # generations to run (a budget; xnas resume --set extends it)
+    # stop at the first generation boundary past this many stored evaluations
     max_evaluations: int | None = None
     # seconds of this process's search; stops at a generation boundary (steady-state: stops
     # launching), resumable: e.g. below a batch job's time limit, then requeue + resume
     max_wall_time: float | None = None
-    seed: int = 0
+    seed: int = 0  # the run seed: genomes, per-evaluation seeds and the front follow from it
     # evaluate one genome per functional equivalence class (space.equivalence); later
     # members are stored as reuses of it (static objectives their own, no training)
     reuse_equivalent: bool = True
+    # proxy-assisted search: the zero-cost proxy objective that ranks untrained genomes
+    # (e.g. proxy_ensemble; xnas.objectives.proxies), used by the two options below
+    proxy: str | None = None
+    # warm start: screen this many x population random genomes (proxy + the run's static
+    # objectives, no training) and start from NSGA-II's survivors among them (0: off)
+    proxy_warm_start: int = 0
+    # proposal filtering (generational): each generation after the first, ask this many x
+    # population offspring, screen them, train the population a surrogate on (genome
+    # features, proxy) ranks best (0 or 1: off)
+    proxy_filter: int = 0
+    # the hypervolume's reference point, one bound per searched objective in its own sense
+    # (e.g. [1.0, 0.0] for error <= 1, introspection >= 0); null: natural bounds, else 1.1 x
+    # the worst value of the first feasible generation (fixed then, stored with the run)
+    hv_reference: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         _at_least("search.population", self.population, 2)
+        _at_least("search.proxy_warm_start", self.proxy_warm_start, 0)
+        _at_least("search.proxy_filter", self.proxy_filter, 0)
+        if (self.proxy_warm_start > 1 or self.proxy_filter > 1) and self.proxy is None:
+            raise ConfigError(
+                "search.proxy_warm_start / proxy_filter need search.proxy: expected a proxy "
+                "objective such as proxy_ensemble"
+            )
+        if self.proxy_filter > 1 and self.mode != "generational":
+            raise ConfigError(
+                "search.proxy_filter works in generational mode; expected search.mode: "
+                "generational or proxy_filter: 0"
+            )
         _at_least("search.generations", self.generations, 1)
         _at_least("search.max_evaluations", self.max_evaluations, 1)
         if self.max_wall_time is not None and not 0 < self.max_wall_time < math.inf:
@@ -90,10 +123,14 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class SpaceConfig:
+    """The search space and the network size its genomes are built at."""
+
+    # a registered search space: nb201 (NAS-Bench-201 cell) or micro (NSGA-Net normal + reduction
+    # cells)
     name: str = "nb201"
     blocks: int = 5  # micro: blocks per cell
     ops: tuple[str, ...] | None = None  # micro: op subset; None = the space's default
-    channels: int = 8
+    channels: int = 8  # stem channels C of the network (NB201 tables: 16)
     layers: int = 1  # micro: normal cells per stage; nb201: cells per stage
 
     def __post_init__(self) -> None:
@@ -104,19 +141,23 @@ class SpaceConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """How each candidate is trained (the XNAS recipe: SGD + Nesterov, warm-up, cosine)."""
+
+    # training epochs per evaluation (the full budget; rungs and inheritance may use fewer)
     epochs: int = 3
-    batch_size: int = 64
-    lr: float = 0.05
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 3e-4
-    warmup_epochs: int = 0
-    grad_clip: float | None = 5.0
+    batch_size: int = 64  # training batch size
+    lr: float = 0.05  # peak learning rate of SGD (cosine schedule after the warm-up)
+    momentum: float = 0.9  # SGD momentum
+    nesterov: bool = True  # Nesterov momentum (the XNAS recipe)
+    weight_decay: float = 3e-4  # L2 weight decay
+    warmup_epochs: int = 0  # linear learning-rate warm-up epochs
+    grad_clip: float | None = 5.0  # gradient norm clip; null: none
     amp: bool = True  # autocast on CUDA only
     grad_checkpoint: bool = False  # CUDA only
     num_workers: int = 0  # no fork inside MPI ranks
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.0  # cross-entropy label smoothing
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # keep each trained network weights in the run directory (exports, inheritance)
     save_weights: bool = True
     # weights that error and trained objectives are measured on: the last epoch's, or the
     # best validation epoch's (XNAS's val_acc__max tasks, e.g. CIFAR-10)
@@ -153,27 +194,51 @@ MAX_TASK_TIMEOUT = 30 * 24 * 3600
 class MeasureConfig:
     """How static and trained objectives are measured (recorded with every value)."""
 
-    latency_batch: int = 1
-    latency_warmup: int = 5
-    latency_repeats: int = 30
+    latency_batch: int = 1  # batch size of a latency measurement
+    latency_warmup: int = 5  # untimed forward passes before timing
+    latency_repeats: int = 30  # timed forward passes (the median is kept)
     # timed, fastest kept; also "compiled" (torch.compile: fastest, 16-30 s per genome to
     # compile on CPU) and "torchscript" (deprecated): benchmarks/bench_latency_impls.py
     latency_impls: tuple[str, ...] = ("eager", "channels_last")
     latency_table: str | None = None  # LUT file for latency_predicted (xnas latency-table)
+    # a latency whose spread (IQR / median) or the load per core during it exceeds these is
+    # measured again, up to latency_retries times (the steadiest attempt is kept)
+    latency_max_spread: float = 0.25
+    latency_max_load: float = 1.0
+    latency_retries: int = 2  # repeated measurements of a noisy latency
+    # at the end of a search, measure the front's latencies again on the driver while the
+    # workers are idle (kept beside the search-time values; tables show both)
+    latency_quiet_pass: bool = True
+    # auto: NVML on NVIDIA GPUs, RAPL where readable, else the model (labelled modelled)
     energy_source: Literal["auto", "nvml", "rapl", "model"] = "auto"
-    energy_repeats: int = 50
+    energy_repeats: int = 50  # forward passes an energy counter is read over
     introspection_samples: int = 25000  # cap on validation samples used
-    introspection_batch: int = 256
-    mcd_samples: int = 32
+    introspection_batch: int = 256  # batch size of the introspection pass
+    mcd_samples: int = 32  # validation samples the mean confidence decrease is averaged over
     mcd_top_fraction: float = 0.1  # share of input pixels masked
     mcd_steps: int = 16  # IntegratedGradients steps
+    # zero-cost proxies (naswot, synflow, jacob_cov, grad_norm, snip, proxy_ensemble): one
+    # minibatch of this many training images, drawn with this seed (the same for every genome)
+    proxy_batch: int = 64
+    proxy_seed: int = 0  # seed of the proxies minibatch and of the ensemble reference sample
+    # proxy_ensemble: each proxy's score is placed among those of this many random genomes
+    # of the space (drawn with proxy_seed, scored once per process and cached on disk)
+    proxy_reference: int = 64
 
     def __post_init__(self) -> None:
+        for name in ("proxy_batch", "proxy_reference"):
+            _at_least(f"measure.{name}", getattr(self, name), 2)
         for name in ("latency_batch", "latency_repeats", "energy_repeats"):
             _at_least(f"measure.{name}", getattr(self, name), 1)
         for name in ("introspection_samples", "introspection_batch", "mcd_samples", "mcd_steps"):
             _at_least(f"measure.{name}", getattr(self, name), 1)
         _at_least("measure.latency_warmup", self.latency_warmup, 0)
+        _at_least("measure.latency_retries", self.latency_retries, 0)
+        for name in ("latency_max_spread", "latency_max_load"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(
+                    f"measure.{name}: expected a number > 0, got {getattr(self, name)}"
+                )
         if not self.latency_impls:
             raise ConfigError("measure.latency_impls: expected at least one implementation")
         for impl in self.latency_impls:
@@ -190,6 +255,10 @@ class MeasureConfig:
 
 @dataclass(frozen=True)
 class ObjectiveConfig:
+    """One entry of ``objectives``: a name, or a mapping with a budget or ``optimize: false``."""
+
+    # a registered objective: error, introspection, latency, latency_predicted, energy, params,
+    # flops, mcd, naswot, synflow, jacob_cov, grad_norm, snip, proxy_ensemble, or a plugin's
     name: str
     constraint: str | None = None  # e.g. "<= 5" for latency in ms
     optimize: bool = True  # false: measured and stored for every genome, not searched on
@@ -213,6 +282,8 @@ def parse_constraint(text: str, where: str) -> tuple[str, float]:
 
 @dataclass(frozen=True)
 class ParallelConfig:
+    """Where evaluations run: serially, or on MPI ranks (one evaluation per evaluator rank)."""
+
     backend: Literal["auto", "serial", "mpi"] = "auto"  # auto: mpi when launched on >= 2 ranks
     threads_per_rank: int | None = None  # None: Slurm cpus-per-task or 1 per MPI rank; all serially
     poll_interval: float = 0.002  # s, longest sleep between MPI polls of an idle rank
@@ -274,10 +345,10 @@ class TableColumn:
     the stored value keeps the objective's unit (error as a fraction: ``scale: 0.01`` for
     percent; accuracy in percent to error: ``scale: -0.01, offset: 1``)."""
 
-    objective: str
-    column: str
-    scale: float = 1.0
-    offset: float = 0.0
+    objective: str  # the objective this column gives
+    column: str  # the table column holding it
+    scale: float = 1.0  # stored value = offset + scale * cell
+    offset: float = 0.0  # stored value = offset + scale * cell
 
 
 @dataclass(frozen=True)
@@ -300,10 +371,13 @@ class EvaluatorConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """A whole run's configuration (what ``xnas search`` reads and the store keeps)."""
+
     search: SearchConfig = field(default_factory=SearchConfig)
     space: SpaceConfig = field(default_factory=SpaceConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    # what every genome is scored on: names, or {name, constraint, optimize} mappings
     objectives: tuple[ObjectiveConfig, ...] = (
         ObjectiveConfig("error"),
         ObjectiveConfig("introspection"),

@@ -16,7 +16,9 @@ from xnas.config import DataConfig, MeasureConfig, SpaceConfig, TrainConfig
 # rejected: a static objective broke its budget (constraint), so nothing was trained;
 # partial: multi-fidelity training ended at a lower rung (not promoted), values measured
 # there, never the full budget's
-Status = Literal["ok", "stopped", "failed", "rejected", "partial"]
+# "screened": static values only (a proxy-assisted search's untrained candidates; kept
+# in the store's ``screened`` table, never among the evaluations)
+Status = Literal["ok", "stopped", "failed", "rejected", "partial", "screened"]
 
 
 # Why an evaluation failed: the genome's own fault (an exception while evaluating it, a value
@@ -145,6 +147,9 @@ class EvalTask:
     # breaks one is rejected before training, with the static values it has
     budgets: tuple[tuple[str, str, float], ...] = ()
     fidelity: RungSpec | None = None  # multi-fidelity rung (None: the full budget at once)
+    # screening (proxy-assisted search): build and compute the static objectives only,
+    # nothing trained; the result's status is "screened"
+    screen: bool = False
 
     @property
     def rung(self) -> int | None:
@@ -231,21 +236,29 @@ class EvalResult:
         )
 
     @classmethod
+    def screened(cls, task: EvalTask, values: dict[str, float], how: dict[str, dict]) -> EvalResult:
+        """A screening (``task.screen``): the static objectives of the untrained network."""
+        return cls(
+            key=task.key, genome=task.genome, status="screened", objectives=values, measurements=how
+        )
+
+    @classmethod
     def reused(
         cls,
         task: EvalTask,
         static: dict[str, float],
         static_how: dict[str, dict],
-        trained: set[str],
+        copied: set[str],
     ) -> EvalResult:
         """A reuse (``task.reuse`` is set): this genome's ``static`` objective values with
-        the evaluated equivalent's values for the ``trained`` objectives, which say where
-        they came from. Nothing was trained, so no curve, epochs or weights of its own."""
+        the evaluated equivalent's values for the ``copied`` objectives (trained ones and
+        per-class ones, ``objectives.copied_on_reuse``), which say where they came from.
+        Nothing was trained, so no curve, epochs or weights of its own."""
         source = task.reuse
         assert source is not None
         values, how = dict(static), dict(static_how)
         for name in task.objectives:
-            if name in trained:
+            if name in copied:
                 values[name] = source.objectives[name]
                 how[name] = {**source.measurements.get(name, {}), "reused_from": source.key}
         return cls(

@@ -56,6 +56,31 @@ def front_of(rows, names: list[str], constraints: list[Constraint], stored_ref):
     return [ok[i].key for i in order], float(HV(ref_point=np.array(ref))(F[order])), ref
 
 
+def ideal_point(names: list[str], F: np.ndarray) -> list[float]:
+    """The normalised hypervolume's other corner: each objective's natural best where it
+    has one (``Objective.ideal``: error 0, costs 0, introspection -2), else the best
+    (minimisation form) among ``F`` (the first feasible generation, fixed with the
+    reference)."""
+    best = F.min(axis=0)
+    return [
+        OBJECTIVES.get(n).ideal if OBJECTIVES.get(n).ideal is not None else float(b)
+        for n, b in zip(names, best, strict=True)
+    ]
+
+
+def normalized_hypervolume(F: np.ndarray, reference, ideal) -> float:
+    """The hypervolume of ``F`` (minimisation form) in the box from ``ideal`` to
+    ``reference``, as a share of the box: in [0, 1], comparable between runs that share
+    the box. Points beyond the ideal are clipped to it."""
+    from pymoo.indicators.hv import HV
+
+    ref, lo = np.asarray(reference, dtype=float), np.asarray(ideal, dtype=float)
+    if len(F) == 0 or np.any(ref <= lo):
+        return 0.0
+    P = np.maximum(np.asarray(F, dtype=float), lo)
+    return float(HV(ref_point=ref)(P)) / float(np.prod(ref - lo))
+
+
 def check_reference(ref, names) -> None:
     """A stored reference point has one value per searched objective (else: damaged)."""
     if ref is not None and len(ref) != len(names):
@@ -77,12 +102,20 @@ def reference_point(names: list[str], F: np.ndarray) -> list[float]:
     ]
 
 
+def full_budget(result: EvalResult) -> bool:
+    """Measured at the full budget: trained to the end or stopped by the stop rule (whose
+    stored error is its extrapolated bound). A ``partial`` result (halted at a lower rung)
+    has values of that rung only: it is never compared with full-budget values, so it is
+    kept out of fronts, hypervolumes and what strategies are told."""
+    return result.status in ("ok", "stopped")
+
+
 def feasible_front(rows, names: list[str], constraints: list[Constraint]):
-    """(feasible results, their minimisation-form rows F, indices of the non-dominated ones)
-    from store rows ``(generation, violation, result)``."""
+    """(feasible full-budget results, their minimisation-form rows F, indices of the
+    non-dominated ones) from store rows ``(generation, violation, result)``."""
     from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-    ok = [r for _, v, r in rows if r.has_values and v == 0]
+    ok = [r for _, v, r in rows if full_budget(r) and v == 0]
     if not ok:
         return ok, np.ones((0, len(names))), []
     F = objective_rows(ok, names, constraints)[0]

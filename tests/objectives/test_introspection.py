@@ -132,3 +132,75 @@ def test_zero_norm_class_means_are_dropped_as_xnas_does():
     assert mean_pairwise_cosine_distance(means) < np.mean(np.nan_to_num(ref, nan=1.0))
     # no defined pair: 0 (XNAS would give -inf; the README lists this deviation)
     assert mean_pairwise_cosine_distance(np.array([[0.0, 0.0], [1.0, 2.0]])) == 0.0
+
+
+@pytest.mark.slow
+def test_a_reuse_copies_only_what_the_class_shares(tmp_path, monkeypatch):
+    """Train A; load its weights into every member of A's functional class that holds the
+    same live modules; every value a reuse copies (introspection, error) must equal the
+    value recomputed on that member. Dead edges (a conv on an always-zero node, a branch
+    that never reaches the output) would otherwise add activations that A does not have."""
+    import itertools
+
+    from tests.conftest import cfg
+    from xnas.data import load_dataset
+    from xnas.driver import make_task
+    from xnas.evaluate.train import evaluate
+    from xnas.evaluate.trainer import accuracy
+    from xnas.nn import cells
+    from xnas.nn.cells import is_dead
+    from xnas.space import get_space
+
+    # trained enough to predict several classes (a network that predicts one class has
+    # introspectability 0 whatever its layers, and would make this test vacuous)
+    c = cfg("space.channels=8", "train.epochs=4", "data.train_size=1000")
+    space = get_space(c.space)
+    # node 2 computes (two convs) but never reaches the output (none~2): a dead branch
+    a = space.parse(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|skip_connect~0|nor_conv_1x1~1|none~2|"
+    )
+    source = evaluate(
+        make_task(c, space, a, objectives=("error", "introspection"), weights_dir=str(tmp_path))
+    )
+    assert source.objectives["introspection"] > 0.1
+    weights = torch.load(source.weights_path, weights_only=True)
+    bundle = load_dataset(c.data)
+
+    def live(model) -> set[str]:
+        return {
+            n
+            for n, m in model.named_modules()
+            if n and not is_dead(m) and any(True for _ in m.parameters(False))
+        }
+
+    built_a = space.build(a, bundle.input_shape, bundle.num_classes)
+    members = [
+        g
+        for g in itertools.product(range(5), repeat=6)
+        if space.equivalence(g) == space.equivalence(a) and space.canonical(g) != source.key
+    ]
+    cpu = torch.device("cpu")
+    checked = with_dead_convs = differs = 0
+    for g in members:
+        model = space.build(g, bundle.input_shape, bundle.num_classes)
+        if live(model) != live(built_a):
+            continue  # its live convs sit elsewhere: A's weights do not load by name
+        mine = model.state_dict()  # live tensors: A's; a dead edge keeps its own
+        model.load_state_dict(
+            {k: v for k, v in weights.items() if k in mine and mine[k].shape == v.shape},
+            strict=False,
+        )
+        model.eval()
+        acc = accuracy(model, bundle.val, torch.device("cpu"))
+        assert 1 - acc == pytest.approx(source.objectives["error"], abs=1e-9)
+        value, _ = introspectability(model, bundle.val, bundle.num_classes, torch.device("cpu"))
+        assert value == pytest.approx(source.objectives["introspection"], abs=1e-9), g
+        checked += 1
+        with_dead_convs += any(is_dead(m) and isinstance(m, nn.Conv2d) for m in model.modules())
+        # the same network with its dead modules hooked too (the code before this fix)
+        monkeypatch.setattr(cells, "is_dead", lambda m: False)
+        hooked_all, _ = introspectability(model, bundle.val, bundle.num_classes, cpu)
+        monkeypatch.undo()
+        differs += abs(hooked_all - value) > 1e-3
+    assert checked >= 5 and with_dead_convs >= 2
+    assert differs >= 2  # dead modules do change the value: the live-only rule matters

@@ -417,3 +417,36 @@ def test_kill_9_of_the_driver_mid_ladder_then_resume_decides_as_uninterrupted(tm
         resumed = mpiexec(3, *XNAS, "resume", str(run_dir))
         assert resumed.returncode == 0, resumed.stderr
         assert decisions(run_dir) == expected, k
+
+
+def test_screenings_run_on_the_evaluator_ranks_and_decide_as_in_one_process(tmp_path, config):
+    """A proxy-assisted search (warm start + filtering) under mpiexec: the screenings are
+    spread over the evaluator ranks, and the generations equal a one-process run's."""
+    proxy = [
+        "--set=search.proxy=naswot",
+        "--set=search.proxy_warm_start=4",
+        "--set=search.proxy_filter=3",
+        "--set=measure.proxy_batch=16",
+        "--set=parallel.threads_per_rank=1",
+    ]
+
+    def generations(run_dir):
+        with RunStore.open(run_dir) as store:
+            return [list(g.population) for g in store.generations()], store.screened()
+
+    serial = tmp_path / "serial"
+    done = subprocess.run(
+        [*XNAS, "search", config, *proxy, "--run-dir", str(serial)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    run_dir = tmp_path / "mpi"
+    done = mpiexec(3, *XNAS, "search", config, *proxy, "--run-dir", str(run_dir))
+    assert done.returncode == 0, done.stderr
+    gens, screened = generations(run_dir)
+    assert gens == generations(serial)[0]
+    assert {r.rank for r in screened.values()} == {1, 2}

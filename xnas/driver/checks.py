@@ -38,14 +38,42 @@ def check_config(cfg: Config) -> Checked:
     check_cost(cfg, names, evaluator)
     check_latency_table(cfg)
     check_strategy(cfg)
+    check_proxy(cfg)
+    if cfg.search.hv_reference is not None and len(cfg.search.hv_reference) != len(names):
+        raise ConfigError(
+            f"search.hv_reference has {len(cfg.search.hv_reference)} values; expected one per "
+            f"searched objective ({', '.join(names)})"
+        )
     return Checked(space, tuple(names), tuple(constraints), evaluator)
 
 
 def preflight(cfg: Config) -> Checked:
     """``check_config``, then the evaluator's own checks (device, dataset, table)."""
     checked = check_config(cfg)
-    checked.evaluator.check(cfg, list(checked.names))
+    names = list(checked.names)
+    checked.evaluator.check(cfg, list(dict.fromkeys([*names, *screen_names(cfg, names)])))
     return checked
+
+
+def screen_names(cfg: Config, names: list[str]) -> list[str]:
+    """What a proxy-assisted search screens untrained genomes on: the proxy, then the
+    searched objectives known before training (params, FLOPs, latency, ...); [] if off."""
+    if cfg.search.proxy is None:
+        return []
+    static = [n for n in names if OBJECTIVES.get(n).stage == "static" and n != cfg.search.proxy]
+    return [cfg.search.proxy, *static]
+
+
+def check_proxy(cfg: Config) -> None:
+    name = cfg.search.proxy
+    if name is None:
+        return
+    obj = OBJECTIVES.get(name)
+    if obj.provenance != "proxy" or obj.stage != "static":
+        proxies = [n for n in OBJECTIVES.names() if OBJECTIVES.get(n).provenance == "proxy"]
+        raise ConfigError(
+            f"search.proxy: {name!r} is not a zero-cost proxy; expected one of {', '.join(proxies)}"
+        )
 
 
 def check_strategy(cfg: Config) -> None:

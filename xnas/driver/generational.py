@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from xnas.driver.fidelity import Rungs
 from xnas.driver.policy import Policy, Search, Work
 from xnas.driver.resume import check_replay
+from xnas.driver.screen import ProxyFilter
 from xnas.driver.state import Row
 from xnas.driver.termination import Progress
 from xnas.results import EvalTask
@@ -43,6 +44,7 @@ class Generational(Policy):
         self.batch: Batch | None = None
         self.waiting: dict[str, list[Work]] = {}  # class -> members asked, not yet sent
         self.rungs: Rungs | None = None  # cost.fidelity: this generation's ladder
+        self.filter: ProxyFilter | None = None  # search.proxy_filter (driver.screen)
 
     def view(self, work: Work) -> int:
         return work.generation  # what a generation sees is fixed when it starts
@@ -72,7 +74,11 @@ class Generational(Policy):
                 Progress(self.gen, len(state), state.started)
             ):
                 return []  # at a generation boundary: the state stays resumable
-            genomes = s.strategy.ask(self.pop)
+            if self.filter is not None and self.gen > 0:  # proxy-assisted: k x pop offspring
+                asked = s.strategy.ask(self.filter.factor * self.pop)
+                genomes = self.filter.choose(asked, self.pop, self.gen)
+            else:
+                genomes = s.strategy.ask(self.pop)
             keys = [s.space.canonical(g) for g in genomes]
             if self.gen in self.history:
                 check_replay(self.gen, keys, self.history[self.gen])
@@ -184,7 +190,11 @@ class Generational(Policy):
             return
         batch = self.batch
         F, G = self.search.state.rows_of(batch.keys, self.gen)  # as told then, on a replay
-        self.search.strategy.tell(batch.genomes, F, G)
+        # a candidate halted at a lower rung (partial) has that rung's values only: it is
+        # not told, so it never competes with full-budget results in the survival
+        told = [i for i, k in enumerate(batch.keys) if self.search.state.told_fully(k, self.gen)]
+        if told:
+            self.search.strategy.tell([batch.genomes[i] for i in told], F[told], G[told])
         if self.gen > self.committed:
             evaluated = batch.evaluated
             self.commit_generation(self.gen, batch.keys, evaluated, len(batch.keys) - evaluated)

@@ -71,6 +71,7 @@ class Policy:
         self.stopped_by: str | None = None  # why the run stopped (a criterion or callback)
         self.failed = 0  # failures in the open generation
         self.late: list[Work] = []  # failed keys retried on purpose, evaluated first
+        self.screener = None  # search.proxy: the run's driver.screen.Screener
         # the first generation this process commits (its pace gives the ETA)
         last = search.state.store.last_generation()
         self.first_generation = 0 if last is None else last.generation + 1

@@ -28,10 +28,12 @@ def versions() -> dict[str, str]:
     xnas source when it is a git checkout (``xnas_commit``: figures and tables cite it)."""
     import importlib.metadata as md
 
+    from xnas import __version__
+
     out = {}
     for pkg in PACKAGES:
         try:
-            out[pkg] = md.version(pkg)
+            out[pkg] = __version__ if pkg == "xnas" else md.version(pkg)
         except md.PackageNotFoundError:
             out[pkg] = "not installed"
     commit = source_commit()

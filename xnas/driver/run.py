@@ -16,7 +16,9 @@ from xnas.driver.checks import preflight
 from xnas.driver.generational import Generational
 from xnas.driver.loop import drive
 from xnas.driver.policy import Search, Work
+from xnas.driver.quiet import quiet_latency
 from xnas.driver.resume import check_kinds, retire_failed, stored_config, versions
+from xnas.driver.screen import ProxyFilter, Screener, warm_start
 from xnas.driver.state import RunState
 from xnas.driver.steady import SteadyState
 from xnas.driver.tasks import TaskFactory
@@ -90,6 +92,7 @@ def run_search(
                 constraints,
                 reuse_equivalent=cfg.search.reuse_equivalent,
                 on_done=notify.on_done,
+                declared_reference=cfg.search.hv_reference,
             )
             strategy = STRATEGIES.get(cfg.search.strategy)(
                 checked.space,
@@ -113,9 +116,18 @@ def run_search(
                 notify,
             )
             policy = (SteadyState if cfg.search.mode == "steady_state" else Generational)(search)
+            if cfg.search.proxy is not None:  # proxy-assisted search (driver.screen)
+                screener = Screener(search)
+                policy.screener = screener
+                if cfg.search.proxy_warm_start > 1:
+                    strategy.warm_start(warm_start(search, screener))
+                if cfg.search.proxy_filter > 1:
+                    policy.filter = ProxyFilter(search, screener)
             policy.retry([Work(genome, key, gen) for genome, key, gen in again])
             drive(search, policy)
             state.tidy()
+            if state.writes:  # a search that ran: its front's latencies, measured quietly
+                quiet_latency(search, state.front()[0])
             stopped_by = policy.stopped_by or "nothing left to ask"
             if state.writes:  # a resume with nothing left to do leaves the store as it was
                 store.set_meta("stopped_by", stopped_by)

@@ -22,12 +22,15 @@ import numpy as np
 from xnas.driver.donors import DonorPool
 from xnas.driver.front import Archive
 from xnas.driver.invariants import admit, energy_source_of
+from xnas.objectives import to_minimization
 from xnas.results import EvalResult, EvalTask
 from xnas.space import Genome, SearchSpace
 from xnas.store import GenerationState, RunStore
 from xnas.summary import (
     Constraint,
     check_reference,
+    full_budget,
+    ideal_point,
     objective_rows,
     reference_point,
     violation,
@@ -69,8 +72,11 @@ class RunState:
         *,
         reuse_equivalent: bool,
         on_done: Callable[[EvalResult], None] | None = None,
+        declared_reference: tuple[float, ...] | None = None,
     ) -> None:
         self.store, self.space, self.names, self.constraints = store, space, names, constraints
+        # search.hv_reference: the reference point in each objective's own sense, or None
+        self.declared_reference = declared_reference
         self.rundir = store.dir
         # what every result with values must have: the searched and the budgeted objectives
         self.required = tuple(dict.fromkeys([*names, *(c.objective for c in constraints)]))
@@ -140,6 +146,11 @@ class RunState:
         ``generation``, a key retried later gives the values told then (its retired row)."""
         rows = [self.row_as_told(k, generation) for k in keys]
         return np.array([r.F for r in rows]), np.array([r.G for r in rows])
+
+    def told_fully(self, key: str, generation: int | None = None) -> bool:
+        """Whether the row told for ``key`` holds full-budget values (or a failure: failed
+        and rejected rows are told, as infeasible); False for a partial."""
+        return self.row_as_told(key, generation).result.status != "partial"
 
     def row_as_told(self, key: str, generation: int | None = None) -> Row:
         retired = self.retired.get(key)
@@ -226,7 +237,7 @@ class RunState:
                 break
             self.unconsumed.popleft()
             result = row.result
-            if result.has_values and row.violation == 0:
+            if full_budget(result) and row.violation == 0:  # partials: never on the front
                 self.archive.add(result.key, row.F)
             if result.weights_path:
                 path = self.rundir.stored_weights(result.weights_path)
@@ -254,9 +265,15 @@ class RunState:
         generation with feasible results (``summary.reference_point``)."""
         self.advance(None)
         if self.archive.count and self.store.meta("hv_reference", None) is None:
-            self.store.set_meta_once(
-                "hv_reference", reference_point(self.names, self.archive.worst[None, :])
+            declared = self.declared_reference
+            ref = (
+                to_minimization(dict(zip(self.names, declared, strict=True)), self.names).tolist()
+                if declared is not None
+                else reference_point(self.names, self.archive.worst[None, :])
             )
+            _, F = self.archive.front()
+            self.store.set_meta_once("hv_reference", ref)
+            self.store.set_meta_once("hv_ideal", ideal_point(self.names, np.asarray(F)))
 
     def front(self) -> tuple[list[str], float]:
         """(front keys, hypervolume) from memory, as ``summary.front_summary`` gives them."""

@@ -27,7 +27,7 @@ from typing import ClassVar
 from xnas.config import Config, SpaceConfig, TableColumn
 from xnas.errors import ConfigError, DataError, GenomeError
 from xnas.evaluate.base import StaticOracle, static_oracle
-from xnas.objectives import OBJECTIVES
+from xnas.objectives import OBJECTIVES, copied_on_reuse
 from xnas.results import EvalResult, EvalTask
 from xnas.space import Genome, SearchSpace, get_space
 
@@ -177,12 +177,16 @@ class TabularEvaluator:
             col = column_of(name, self.columns)
             values[name] = convert(row, col)
             how[name] = {"method": "tabular", "table": self.table, "column": col.column}
+            if OBJECTIVES.get(name).provenance == "proxy":  # a precomputed proxy score
+                how[name]["provenance"] = "proxy"
             if (col.scale, col.offset) != (1.0, 0.0):
                 how[name]["converted"] = f"{col.offset:g} + {col.scale:g} * {col.column}"
+        if task.screen:
+            return EvalResult.screened(task, values, how)
         if task.reuse is not None:
-            trained = {n for n in task.objectives if OBJECTIVES.get(n).stage == "trained"}
-            static = {n: v for n, v in values.items() if n not in trained}
-            return EvalResult.reused(task, static, {n: how[n] for n in static}, trained)
+            copied = copied_on_reuse(task.objectives)
+            static = {n: v for n, v in values.items() if n not in copied}
+            return EvalResult.reused(task, static, {n: how[n] for n in static}, copied)
         return EvalResult(
             key=task.key,
             genome=task.genome,

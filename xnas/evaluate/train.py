@@ -30,7 +30,7 @@ from xnas.evaluate.inherit import inherit, load_weights
 from xnas.evaluate.stoprule import check
 from xnas.evaluate.trainer import TrainOutcome, accuracy, train
 from xnas.nn.device import resolve_device
-from xnas.objectives import OBJECTIVES, EvalContext, Objective
+from xnas.objectives import OBJECTIVES, EvalContext, Objective, copied_on_reuse
 from xnas.results import EvalResult, EvalTask, broken_budgets, fidelity_of
 from xnas.space import Genome, SearchSpace, get_space
 
@@ -225,10 +225,16 @@ def evaluate(task: EvalTask) -> EvalResult:
         return model, ctx
 
     model, ctx = clock.timed("build", build)
-    if task.reuse is not None:  # an equivalent genome was trained: static values only
+    if task.reuse is not None:  # an equivalent genome was trained: its own static values
+        copied = copied_on_reuse(task.objectives)  # the rest is the representative's
+        own = [o for o in objectives if o.name not in copied]
+        values, how = clock.timed("static", _score, own, "static", ctx)
+        result = EvalResult.reused(task, values, how, copied)
+        return replace(result, timings=clock.done(), device=str(device))
+
+    if task.screen:  # a proxy-assisted search's candidate: static values, no training
         values, how = clock.timed("static", _score, objectives, "static", ctx)
-        trained = {o.name for o in objectives if o.stage == "trained"}
-        result = EvalResult.reused(task, values, how, trained)
+        result = EvalResult.screened(task, values, how)
         return replace(result, timings=clock.done(), device=str(device))
 
     resuming = task.fidelity is not None and task.fidelity.resume_from

@@ -69,6 +69,33 @@ class MicroCell(nn.Module):
         return torch.cat([states[i] for i in self.concat], dim=1)
 
 
+DEAD = "_xnas_dead"  # set on every module of an edge that cannot affect the cell's output
+
+
+def is_dead(module: nn.Module) -> bool:
+    """Whether ``module`` lies on a dead edge (``dead_edges``): hooked objectives
+    (introspection, NASWOT) skip it, so they are functions of the functional class."""
+    return bool(getattr(module, DEAD, False))
+
+
+def dead_edges(genotype: NB201Genotype) -> set[str]:
+    """Edges ``"to<-from"`` whose op cannot change the cell's output: a ``none`` op, an op
+    on a node that is always zero (every term into it is zero), or an edge into a node no
+    non-``none`` path leads from to the output. What the functional class (NATS-Bench's
+    unique string, ``space.equivalence``) leaves out."""
+    edges = [(to, frm, op) for to, node in enumerate(genotype.nodes, start=1) for op, frm in node]
+    last = len(genotype.nodes)
+    zero = {0: False}
+    for to in range(1, last + 1):
+        zero[to] = all(op == "none" or zero[frm] for t, frm, op in edges if t == to)
+    reaches = {last: True}
+    for node in range(last - 1, -1, -1):
+        reaches[node] = any(
+            op != "none" and reaches[t] for t, frm, op in edges if frm == node and t in reaches
+        )
+    return {f"{to}<-{frm}" for to, frm, op in edges if op == "none" or zero[frm] or not reaches[to]}
+
+
 class NB201Cell(nn.Module):
     """Four nodes; node j sums op(node i) over i < j; the cell's output is the last node."""
 
@@ -76,12 +103,16 @@ class NB201Cell(nn.Module):
         super().__init__()
         self.edges = nn.ModuleDict()
         self.wiring: list[list[tuple[str, int]]] = []
+        dead = dead_edges(genotype)
         for to, node in enumerate(genotype.nodes, start=1):
             incoming = []
             for op, frm in node:
                 key = f"{to}<-{frm}"
                 self.edges[key] = nn.ModuleDict({op: make_op(op, c, 1)})
                 incoming.append((key, frm))
+                if key in dead:
+                    for m in self.edges[key].modules():
+                        setattr(m, DEAD, True)
             self.wiring.append(incoming)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

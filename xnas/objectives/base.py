@@ -63,6 +63,13 @@ class Objective:
     # how every value is obtained (results.Provenance), declared for a user's objective;
     # None for built-ins whose records say it themselves (energy: measured or modelled)
     provenance: str | None = None
+    # a property of the function the genome computes (a proxy): a functionally equivalent
+    # genome copies its class representative's value instead of computing its own
+    per_class: bool = False
+    # minimisation-form best value the objective can take (error 0, introspection -2: a
+    # cosine distance is at most 2), the other corner of the normalised hypervolume's box;
+    # None: the run's first feasible generation's best (summary.ideal_point)
+    ideal: float | None = None
 
     def load(self) -> Callable[[EvalContext], Measurement]:
         """The implementation, its module imported now if it was given by name."""
@@ -79,6 +86,17 @@ class Objective:
 OBJECTIVES: Registry[Objective] = Registry("objective")
 
 
+def copied_on_reuse(names: Sequence[str]) -> set[str]:
+    """Of ``names``, the objectives a functionally equivalent genome copies from its class
+    representative: the trained ones, and the per-class ones (proxies)."""
+    out = set()
+    for n in names:
+        obj = OBJECTIVES.get(n)
+        if obj.stage == "trained" or obj.per_class:
+            out.add(n)
+    return out
+
+
 def declare_objective(
     name: str,
     impl: Callable[[EvalContext], Measurement] | str,
@@ -89,6 +107,8 @@ def declare_objective(
     label: str = "",
     reference: float | None = None,
     provenance: str | None = None,
+    per_class: bool = False,
+    ideal: float | None = None,
 ) -> Objective:
     from xnas.results import PROVENANCES
 
@@ -106,6 +126,8 @@ def declare_objective(
         impl,
         reference,
         provenance,  # type: ignore[arg-type]
+        per_class,
+        ideal,
     )
     OBJECTIVES.register(name)(obj)
     return obj
@@ -120,6 +142,7 @@ def register_objective(
     unit: str = "",
     label: str = "",
     reference: float | None = None,
+    per_class: bool = False,
 ) -> Callable[[Callable[[EvalContext], Measurement]], Callable[[EvalContext], Measurement]]:
     """Decorator for a user's own objective (the built-ins are declared in
     ``objectives.declarations``). Its ``provenance`` is declared, never assumed: how
@@ -137,6 +160,7 @@ def register_objective(
             label=label,
             reference=reference,
             provenance=provenance,
+            per_class=per_class,
         )
         return fn
 

@@ -14,6 +14,7 @@ declare_objective(
     stage="trained",
     label="error (1 - val. acc.)",
     reference=1.0,
+    ideal=0.0,
 )
 declare_objective(
     "introspection",
@@ -22,9 +23,15 @@ declare_objective(
     stage="trained",
     label="introspectability",
     reference=0.0,
+    ideal=-2.0,  # a mean cosine distance is at most 2
 )
 declare_objective(
-    "latency", f"{_PKG}.latency:latency_objective", sense="min", stage="static", unit="ms"
+    "latency",
+    f"{_PKG}.latency:latency_objective",
+    sense="min",
+    stage="static",
+    unit="ms",
+    ideal=0.0,
 )
 declare_objective(
     "latency_predicted",
@@ -33,9 +40,10 @@ declare_objective(
     stage="static",
     unit="ms",
     label="latency (predicted, LUT)",
+    ideal=0.0,
 )
 declare_objective(
-    "energy", f"{_PKG}.energy:energy_objective", sense="min", stage="static", unit="mJ"
+    "energy", f"{_PKG}.energy:energy_objective", sense="min", stage="static", unit="mJ", ideal=0.0
 )
 declare_objective(
     "params",
@@ -43,6 +51,7 @@ declare_objective(
     sense="min",
     stage="static",
     label="parameters",
+    ideal=0.0,
 )
 declare_objective(
     "flops",
@@ -51,6 +60,7 @@ declare_objective(
     stage="static",
     unit="FLOPs = 2 x MACs",
     label="FLOPs",
+    ideal=0.0,
 )
 declare_objective(
     "mcd",
@@ -59,4 +69,26 @@ declare_objective(
     stage="trained",
     label="mean confidence decrease",
     reference=0.0,
+    ideal=-1.0,  # a confidence falls by at most 1
 )
+
+# zero-cost proxies: scores of the untrained network (xnas.objectives.proxies), higher is
+# predicted better; a property of the function, copied within a functional class
+for _name, _label in (
+    ("naswot", "NASWOT (log|K_H|)"),
+    ("synflow", "synflow"),
+    ("jacob_cov", "jacob_cov"),
+    ("grad_norm", "grad_norm"),
+    ("snip", "snip"),
+    ("proxy_ensemble", "proxy ensemble (mean reference quantile)"),
+):
+    declare_objective(
+        _name,
+        f"{_PKG}.proxies:{_name}_objective",
+        sense="max",
+        stage="static",
+        label=_label,
+        provenance="proxy",
+        per_class=True,
+        ideal=-1.0 if _name == "proxy_ensemble" else None,  # a quantile is at most 1
+    )

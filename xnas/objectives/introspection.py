@@ -39,7 +39,12 @@ CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 def introspection_layers(model: nn.Module) -> list[nn.Module]:
-    return [m for m in model.modules() if isinstance(m, CONVS + ACTIVATIONS)]
+    """Every conv and activation module on a live path: modules of an edge that cannot
+    affect the output (``nn.cells.is_dead``) are left out, so functionally equivalent
+    genomes holding the same trained weights score the same (a reuse's copy is exact)."""
+    from xnas.nn.cells import is_dead
+
+    return [m for m in model.modules() if isinstance(m, CONVS + ACTIVATIONS) and not is_dead(m)]
 
 
 def output_layer(model: nn.Module) -> nn.Module:

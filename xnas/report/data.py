@@ -9,7 +9,7 @@ imports the evaluation stack.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,9 @@ from xnas.summary import (
     Constraint,
     constraints_of,
     front_of,
+    full_budget,
+    ideal_point,
+    normalized_hypervolume,
     objective_rows,
     search_objectives,
 )
@@ -48,6 +51,15 @@ class RunData:
     stopped_by: str | None = None  # why the search last stopped (None: running, or killed)
     writer: str | None = None  # the process searching it now ("pid N on host H"), or None
     last_activity: float | None = None  # when its latest result was stored (epoch seconds)
+    # a proxy-assisted search's screenings (static values of untrained candidates)
+    screened: tuple[EvalResult, ...] = ()
+    # the normalised hypervolume's box: the ideal corner (stored with the reference; older
+    # runs: derived by the same rule) and the front's share of the box, in [0, 1]
+    ideal: tuple[float, ...] | None = None
+    hypervolume_normalized: float = 0.0
+    # the front's latencies measured again at the end of the search (driver.quiet): key ->
+    # {"value": ms, ... how}; the search-time values stay in the results
+    latency_quiet: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ results
     @property
@@ -85,12 +97,16 @@ def read_run(run_dir: str | Path, cls: type[RunData] = RunData) -> RunData:
         rungs = tuple(store.rungs())
         generations = tuple(store.generations())
         stored_ref = store.meta("hv_reference", None)
+        stored_ideal = store.meta("hv_ideal", None)
         versions = store.meta("versions", {}) or {}
         stopped_by = store.meta("stopped_by", None)
         last_activity = store.last_activity()
+        screened = tuple(store.screened().values())
+        latency_quiet = dict(store.meta("latency_quiet", {}) or {})
     names = search_objectives(cfg)
     constraints = constraints_of(cfg)
     keys, hv, ref = front_of(rows, names, constraints, stored_ref)
+    ideal, hv_norm = _normalized(rows, keys, names, constraints, ref, stored_ideal)
     return cls(
         run_dir=run_dir,
         cfg=cfg,
@@ -107,7 +123,26 @@ def read_run(run_dir: str | Path, cls: type[RunData] = RunData) -> RunData:
         stopped_by=stopped_by,
         writer=writer(run_dir),
         last_activity=last_activity,
+        screened=screened,
+        ideal=ideal,
+        hypervolume_normalized=hv_norm,
+        latency_quiet=latency_quiet,
     )
+
+
+def _normalized(rows, keys, names, constraints, ref, stored_ideal):
+    """(ideal point, normalised hypervolume) of the front ``keys``."""
+    if ref is None or not keys:
+        return (None if stored_ideal is None else tuple(stored_ideal)), 0.0
+    front = set(keys)
+    results = [r for _, _, r in rows if r.key in front]
+    F = objective_rows(results, names, constraints)[0]
+    if stored_ideal is None:  # an older run: the rule, on its first feasible generation
+        first = min(g for g, v, r in rows if full_budget(r) and v == 0)
+        gen0 = [r for g, v, r in rows if g == first and full_budget(r) and v == 0]
+        stored_ideal = ideal_point(names, objective_rows(gen0, names, constraints)[0])
+    ideal = tuple(float(x) for x in stored_ideal)
+    return ideal, normalized_hypervolume(F, ref, ideal)
 
 
 def as_data(run: RunData | str | Path) -> RunData:

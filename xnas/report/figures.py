@@ -31,7 +31,7 @@ from xnas.report.data import RunData, as_data  # noqa: E402
 from xnas.report.select import chosen_members, scaled  # noqa: E402
 from xnas.results import EvalResult  # noqa: E402
 from xnas.store.rundir import RunDir  # noqa: E402
-from xnas.summary import objective_rows  # noqa: E402
+from xnas.summary import full_budget, normalized_hypervolume, objective_rows  # noqa: E402
 
 FORMATS = ("png", "pdf")
 
@@ -118,7 +118,8 @@ def plot_all(
     for fmt in formats:
         paths.append(plot_front(view, out / f"pareto.{fmt}"))
     paths += _parallel(front, names, how, out, formats, stamp)
-    paths += _hypervolume(rows, names, constraints, reference, out, formats, stamp)
+    ideal = None if view.ideal is None else np.array(view.ideal)
+    paths += _hypervolume(rows, names, constraints, reference, out, formats, stamp, ideal)
     paths += _curves(ok, set(view.front_keys), out, formats, stamp)
     paths += _cells(view.cfg, front, names, out)
     return paths
@@ -270,15 +271,20 @@ def _parallel(front: list[EvalResult], names, how, out: Path, formats, stamp="")
     return _save(fig, out, "parallel", formats)
 
 
-def hypervolume_trace(rows, names, constraints, reference) -> tuple[list[int], list[float]]:
-    """Hypervolume of the feasible front after each arrival (stored order)."""
+def hypervolume_trace(
+    rows, names, constraints, reference, ideal=None
+) -> tuple[list[int], list[float]]:
+    """Hypervolume of the feasible full-budget front after each arrival (stored order):
+    normalised to the box from ``ideal`` to ``reference`` when ``ideal`` is given."""
     from pymoo.indicators.hv import HV
 
     hv = HV(ref_point=reference)
+    if ideal is not None:
+        hv = lambda F: normalized_hypervolume(F, reference, ideal)  # noqa: E731
     points = np.unique(np.linspace(1, len(rows), min(len(rows), 200)).astype(int))
     values = []
     for n in points:
-        ok = [r for _, v, r in rows[:n] if r.has_values and v == 0]
+        ok = [r for _, v, r in rows[:n] if full_budget(r) and v == 0]
         values.append(float(hv(objective_rows(ok, names, constraints)[0])) if ok else 0.0)
     return [int(p) for p in points], values
 
@@ -293,8 +299,10 @@ def _time_axis(seconds: np.ndarray) -> tuple[np.ndarray, str]:
     return seconds / 3600, "h"
 
 
-def _hypervolume(rows, names, constraints, reference, out: Path, formats, stamp="") -> list[Path]:
-    counts, values = hypervolume_trace(rows, names, constraints, reference)
+def _hypervolume(
+    rows, names, constraints, reference, out: Path, formats, stamp="", ideal=None
+) -> list[Path]:
+    counts, values = hypervolume_trace(rows, names, constraints, reference, ideal)
     start = min((r.timings.get("started_at", np.inf) for _, _, r in rows), default=0.0)
     wall = np.array([rows[n - 1][2].timings.get("finished_at", np.nan) - start for n in counts])
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.9))
@@ -306,12 +314,17 @@ def _hypervolume(rows, names, constraints, reference, out: Path, formats, stamp=
         b.set_xlabel(f"wall time ({unit}, from the first evaluation's start)")
     else:
         b.text(0.5, 0.5, "no evaluation timings in this run", ha="center", transform=b.transAxes)
+    label = "hypervolume (share of the box)" if ideal is not None else "hypervolume"
     for ax in (a, b):
-        ax.set_ylabel("hypervolume of the feasible front", fontsize=8)
+        ax.set_ylabel(f"{label} of the feasible front", fontsize=8)
         ax.grid(alpha=0.3)
+    box = ", ".join(f"{n} {v:.4g}" for n, v in zip(names, reference, strict=False))
+    if ideal is not None:
+        box = ", ".join(
+            f"{n} {lo:.4g}..{hi:.4g}" for n, lo, hi in zip(names, ideal, reference, strict=False)
+        )
     fig.suptitle(
-        "reference point: the run's own (stored in its meta, fixed after the first "
-        f"generation): {', '.join(f'{n} {v:.4g}' for n, v in zip(names, reference, strict=False))}",
+        f"box (minimisation form, stored with the run): {box}",
         fontsize=7,
     )
     fig.tight_layout(rect=(0, 0.03, 1, 1))

@@ -22,7 +22,11 @@ def search_status(run: RunData | str | Path) -> dict:
         "epoch_equivalents": sum(r.epochs for r in view.results),
         "objectives": list(view.names),
         "front": list(view.front_keys),
-        "hypervolume": view.hypervolume,
+        "hypervolume": view.hypervolume,  # raw, in the objectives' own units
+        # the front's share of the box from the ideal point to the reference: in [0, 1]
+        "hypervolume_normalized": view.hypervolume_normalized,
+        "reference": None if view.reference is None else list(view.reference),
+        "ideal": None if view.ideal is None else list(view.ideal),
         # why the search last stopped; None while it runs (or after a kill: resume goes on)
         "stopped_by": view.stopped_by,
         "writer": view.writer,  # the process searching it now, or None

@@ -62,6 +62,9 @@ def pareto_table(
     # params and FLOPs listed once: as objectives when they are, else counted if asked
     extra = [c for c in ("params", "flops") if c not in names] if complexity else []
     headers += [{"params": "params", "flops": "FLOPs (2 x MACs)"}[c] for c in extra]
+    quiet = view.latency_quiet if "latency" in names else {}
+    if quiet:  # the end-of-search re-measurement beside the search-time value
+        headers.append("latency re-measured quietly (ms, median; load per core)")
     headers += ["status", "epochs", "donor"]
     rows = []
     for r in results:
@@ -71,6 +74,7 @@ def pareto_table(
                 r.key,
                 *(r.objectives.get(n, "") for n in names),
                 *(counted[c] for c in extra),
+                *([_quiet(quiet.get(r.key))] if quiet else []),
                 r.status,
                 # a candidate halted at a rung says so: "1 of 9"
                 f"{r.epochs} of {r.fidelity['full_epochs']}" if r.status == "partial" else r.epochs,
@@ -118,7 +122,30 @@ def cost_table(run: RunData | str | Path) -> tuple[list[str], list[list]]:
         round(seconds["gpu"] / 3600, 4),
         round((max(ends) - min(starts)) / 3600, 4) if starts and ends else "",
     ]
+    proxy_s = proxy_seconds(view)
+    if view.screened or proxy_s:  # a proxy-assisted search, or proxies as objectives
+        headers += ["screened", "proxy CPU hours"]
+        row += [len(view.screened), round(proxy_s / 3600, 4)]
     return headers, [row]
+
+
+def _quiet(record: dict | None) -> str:
+    if not record:
+        return ""
+    load = record.get("load_per_core")
+    return f"{record['value']:.4g}" + (f" (load {load:.2f})" if load is not None else "")
+
+
+def proxy_seconds(view: RunData) -> float:
+    """Seconds spent on zero-cost proxies: every screening (proxy and static objectives)
+    and the proxy objectives measured with the evaluations (their records' seconds)."""
+    total = sum(float(r.timings.get("total", 0.0)) for r in view.screened)
+    for r in view.results:
+        for how in r.measurements.values():
+            proxy = isinstance(how, dict) and how.get("provenance") == "proxy"
+            if proxy and "seconds" in how and "reused_from" not in how:
+                total += float(how["seconds"])
+    return total
 
 
 def front_text(run: RunData | str | Path, limit: int = 20) -> str:

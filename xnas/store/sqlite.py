@@ -57,6 +57,17 @@ CREATE TABLE IF NOT EXISTS retired (
 );
 """
 
+# a proxy-assisted search's screenings: the static values of genomes that were scored
+# but not (yet) trained, by key (added within schema 1, created by the first screening:
+# readers treat its absence as none)
+_SCREENED = """
+CREATE TABLE IF NOT EXISTS screened (
+    key TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    result TEXT NOT NULL
+);
+"""
+
 _SCHEMA = (
     """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -98,7 +109,7 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _result_from_json(text: str) -> EvalResult:
+def _result_from_json(text: str, statuses: tuple[str, ...] = STATUSES) -> EvalResult:
     """A stored result, checked field by field: damage is one line naming what is wrong,
     never a traceback further down in a report."""
     try:
@@ -112,8 +123,8 @@ def _result_from_json(text: str) -> EvalResult:
             "expected the JSON of an evaluation result"
         ) from None
     problem = None
-    if not isinstance(result.key, str) or result.status not in STATUSES:
-        problem = f"status {result.status!r}; expected one of {', '.join(STATUSES)}"
+    if not isinstance(result.key, str) or result.status not in statuses:
+        problem = f"status {result.status!r}; expected one of {', '.join(statuses)}"
     elif not all(isinstance(v, int) and not isinstance(v, bool) for v in result.genome):
         problem = f"genome {list(result.genome)[:8]!r}; expected integers"
     elif not isinstance(result.objectives, dict) or not isinstance(result.measurements, dict):
@@ -306,6 +317,17 @@ _META_CHECKS: dict[str, tuple[Any, str]] = {
         "a mapping of package names to versions",
     ),
     "hv_reference": (
+        lambda v: isinstance(v, list) and all(_number(x) and math.isfinite(x) for x in v),
+        "a list of finite numbers",
+    ),
+    "latency_quiet": (
+        lambda v: (
+            isinstance(v, dict)
+            and all(isinstance(x, dict) and _number(x.get("value")) for x in v.values())
+        ),
+        "a mapping of keys to re-measured latencies",
+    ),
+    "hv_ideal": (
         lambda v: isinstance(v, list) and all(_number(x) and math.isfinite(x) for x in v),
         "a list of finite numbers",
     ),
@@ -621,6 +643,25 @@ class RunStore:
                 )
         except sqlite3.IntegrityError:
             raise ValueError(f"rung {result.rung} of {result.key!r} is already stored") from None
+
+    # ----------------------------------------------------------------- screenings
+    def add_screened(self, results: list[EvalResult]) -> None:
+        """Commit screenings (status ``screened``, or ``failed``) in one transaction."""
+        with self._transaction() as conn:
+            conn.execute(_SCREENED)
+            conn.executemany(
+                "INSERT OR REPLACE INTO screened VALUES (?, ?, ?)",
+                [(r.key, time.time(), result_json(r)) for r in results],
+            )
+
+    def screened(self) -> dict[str, EvalResult]:
+        """Every stored screening by key."""
+        if not self._has_table("screened"):
+            return {}
+        return {
+            key: _result_from_json(text, ("screened", "failed"))
+            for key, text in self.conn.execute("SELECT key, result FROM screened ORDER BY rowid")
+        }
 
     # ----------------------------------------------------------------- retries
     def retire(self, keys: list[str], at_generation: int) -> None:

@@ -35,14 +35,26 @@ class Strategy(ABC):
         self.rng = np.random.default_rng(seed)
         self.handed_out = 0  # genomes asked so far (the first ``population`` are samples)
         self.lineage: dict[Genome, Genome] = {}  # child -> parent, where the strategy knows it
+        self.seeded: list[Genome] = []  # a warm start's genomes, handed out first
+
+    def warm_start(self, genomes: list[Genome]) -> None:
+        """Start from these genomes instead of random samples (a proxy-assisted search's
+        screened selection): the initial population's first asks return them."""
+        self.seeded = list(genomes)
 
     def ask(self, n: int) -> list[Genome]:
         """Up to ``n`` genomes (fewer only where the strategy cannot make more new ones)."""
         if n < 1:
             raise ValueError(f"ask(n): expected n >= 1, got {n}")
-        genomes = self._ask(n)
-        self.handed_out += len(genomes)
-        return genomes
+        genomes: list[Genome] = []
+        if self.seeded and self.initial():
+            genomes, self.seeded = self.seeded[:n], self.seeded[n:]
+            self.handed_out += len(genomes)
+            if len(genomes) == n:
+                return genomes
+        more = self._ask(n - len(genomes))
+        self.handed_out += len(more)
+        return genomes + more
 
     def initial(self) -> bool:
         """Still handing out the random initial population."""
