@@ -1,6 +1,7 @@
 # Two commands on a fresh machine (Python 3.11 + make): `make demo`, `make test`.
 # Both create .venv when missing and reinstall only when the dependency lists
-# in pyproject.toml change (hash stamp in .venv/.xnas-deps).
+# in pyproject.toml or the exact versions in constraints.txt change (hash stamp in
+# .venv/.xnas-deps).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -8,7 +9,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.xnas-deps
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint bench browser clean-venv
+.PHONY: venv demo test lint bench docs browser clean-venv
 
 venv:
 	@want=$$($(PYTHON) tools/deps_hash.py pyproject.toml) || exit 1; \
@@ -19,7 +20,7 @@ venv:
 	if [ "$$have" != "$$want" ]; then \
 	  echo "[xnas] installing dependencies (stamp $$have -> $$want)"; \
 	  $(BIN)/python -m pip install --quiet --upgrade pip && \
-	  $(BIN)/python -m pip install --quiet -e '.[dev]' && \
+	  $(BIN)/python -m pip install --quiet -e '.[dev]' -c constraints.txt && \
 	  echo "$$want" > $(STAMP) || exit 1; \
 	else \
 	  echo "[xnas] $(VENV) up to date (deps $$want), nothing to install"; \
@@ -33,6 +34,12 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check .
+
+# the documentation site: tutorials executed (only those whose script changed), then a
+# strict build into site/ (a broken link or a missing reference fails it)
+docs: venv
+	$(BIN)/python docs/run_tutorials.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 bench: venv
 	@for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done

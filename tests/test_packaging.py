@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
+CONDA_NAMES = {"pytorch": "torch", "python-build": "build"}  # conda-forge name -> PyPI name
 
 
 def _name(requirement: str) -> str:
@@ -33,7 +33,7 @@ def test_deps_hash_ignores_non_dependency_edits(tmp_path):
     text = (REPO / "pyproject.toml").read_text()
     a, b = tmp_path / "a.toml", tmp_path / "b.toml"
     a.write_text(text)
-    b.write_text(text.replace('version = "0.1.0"', 'version = "9.9.9"'))
+    b.write_text(text.replace('description = "', 'description = "Edited: '))
     c = tmp_path / "c.toml"
     c.write_text(text.replace('"tqdm>=4.66"', '"tqdm>=4.67"'))
 
@@ -42,6 +42,33 @@ def test_deps_hash_ignores_non_dependency_edits(tmp_path):
         return subprocess.check_output(cmd, text=True).strip()
 
     assert run(a) == run(b) != run(c)
+    # an exact version changed in constraints.txt (beside pyproject.toml) reinstalls too
+    before = run(a)
+    (tmp_path / "constraints.txt").write_text("# comment\ntqdm==4.66.0\n")
+    pinned = run(a)
+    (tmp_path / "constraints.txt").write_text("tqdm==4.67.1\n")
+    assert before != pinned != run(a)
+
+
+def test_constraints_pin_every_dependency_and_satisfy_the_lower_bounds():
+    """What make installs (constraints.txt) includes every declared package, at a version
+    inside pyproject's bounds: the bounds are what CI tests at their upper end."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    pins = {}
+    for line in (REPO / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.lower().replace("_", "-")] = Version(version.split("+")[0])
+    extras = project["optional-dependencies"]  # gpu: NVML, installed only beside a GPU
+    reqs = project["dependencies"] + [r for k, v in extras.items() if k != "gpu" for r in v]
+    for text in reqs:
+        req = Requirement(text)
+        name = req.name.lower().replace("_", "-")
+        assert name in pins, f"{name} is not pinned in constraints.txt"
+        assert req.specifier.contains(pins[name], prereleases=True), (name, str(pins[name]))
 
 
 def test_cli_help_lists_subcommands_and_bad_root_exits_2(tmp_path):

@@ -6,7 +6,7 @@ MPI ranks. The Python API (``xnas.search``, ``xnas.open_run``, ``xnas.load_confi
 ``xnas.resume``) is ``xnas.api``; docs/architecture.md maps the package.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from xnas.errors import ConfigError, DataError, GenomeError, StoreError, XnasError
 

@@ -59,10 +59,22 @@ def node_local_rank(comm) -> int:
         local.Free()
 
 
+def _mpi4py():
+    """mpi4py, or one line saying how to install it (a serial install has none)."""
+    try:
+        from mpi4py import MPI
+        from mpi4py.futures import MPICommExecutor
+    except ImportError:
+        raise ConfigError(
+            f"this job runs on {world_size()} MPI ranks but mpi4py is not installed; "
+            "expected pip install 'xnas[mpi]' (mpi4py and the mpich wheel's mpiexec)"
+        ) from None
+    return MPI, MPICommExecutor
+
+
 @contextlib.contextmanager
 def open_mpi(cfg: ParallelConfig) -> Iterator[MPIExecutor | None]:
-    from mpi4py import MPI
-    from mpi4py.futures import MPICommExecutor
+    MPI, MPICommExecutor = _mpi4py()
 
     comm = MPI.COMM_WORLD
     if comm.Get_size() != world_size():
