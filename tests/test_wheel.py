@@ -63,22 +63,16 @@ def test_a_serial_wheel_install_runs_a_search_without_mpi(tmp_path):
     )
     assert (Path(typed.stdout.strip()) / "py.typed").exists()
 
-    settings = [
-        "space.name=nb201",
-        "search.population=6",
-        "search.generations=2",
-        "objectives=[error, params]",
-        "evaluator.name=tabular",
-        f"evaluator.table={SHARED_DATA / 'nb201' / 'nb201_200ep.csv'}",
-        "evaluator.columns=[{objective: error, column: error_cifar100, scale: 0.01}]",
-    ]
-    cmd = [
-        cli,
-        "search",
-        "--run-dir",
-        tmp_path / "run",
-        *(a for s in settings for a in ("--set", s)),
-    ]
+    config = tmp_path / "tabular.yaml"
+    table = SHARED_DATA / "nb201" / "nb201_200ep.csv"
+    config.write_text(
+        "space: {name: nb201}\n"
+        "search: {population: 6, generations: 2}\n"
+        "objectives: [error, params]\n"
+        f"evaluator: {{name: tabular, table: {table},\n"
+        "  columns: [{objective: error, column: error_cifar100, scale: 0.01}]}\n"
+    )
+    cmd = [cli, "search", config, "--run-dir", tmp_path / "run"]
     _run(cmd, tmp_path, env=env)
     status = _run([cli, "status", tmp_path / "run"], tmp_path, env=env).stdout
     assert "finished" in status or "stopped" in status, status

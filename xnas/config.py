@@ -201,9 +201,10 @@ class MeasureConfig:
     # compile on CPU) and "torchscript" (deprecated): benchmarks/bench_latency_impls.py
     latency_impls: tuple[str, ...] = ("eager", "channels_last")
     latency_table: str | None = None  # LUT file for latency_predicted (xnas latency-table)
-    # a latency whose spread (IQR / median) or the load per core during it exceeds these is
-    # measured again, up to latency_retries times (the steadiest attempt is kept)
+    # a latency whose spread (IQR / median) exceeds this is measured again, up to
+    # latency_retries times (the steadiest attempt is kept, flagged noisy if still beyond)
     latency_max_spread: float = 0.25
+    # the same for the 1-minute load average per core during the measurement
     latency_max_load: float = 1.0
     latency_retries: int = 2  # repeated measurements of a noisy latency
     # at the end of a search, measure the front's latencies again on the driver while the
