@@ -218,6 +218,10 @@ class MeasureConfig:
     mcd_samples: int = 32  # validation samples the mean confidence decrease is averaged over
     mcd_top_fraction: float = 0.1  # share of input pixels masked
     mcd_steps: int = 16  # IntegratedGradients steps
+    # captum method behind mcd: integrated_gradients, saliency, gradient_shap, kernel_shap, lime
+    attribution: str = "integrated_gradients"
+    attribution_samples: int = 64  # GradientShap samples; KernelShap/Lime coalitions per image
+    attribution_patch: int = 4  # side (pixels) of the square patches KernelShap/Lime perturb
     # zero-cost proxies (naswot, synflow, jacob_cov, grad_norm, snip, proxy_ensemble): one
     # minibatch of this many training images, drawn with this seed (the same for every genome)
     proxy_batch: int = 64
@@ -248,6 +252,20 @@ class MeasureConfig:
                     f"measure.latency_impls: unknown implementation {impl!r}; expected any of "
                     f"{', '.join(LATENCY_IMPLS)}"
                 )
+        attribution_methods = (
+            "integrated_gradients",
+            "saliency",
+            "gradient_shap",
+            "kernel_shap",
+            "lime",
+        )
+        if self.attribution not in attribution_methods:
+            raise ConfigError(
+                f"measure.attribution: expected one of {', '.join(attribution_methods)}, "
+                f"got {self.attribution!r}"
+            )
+        _at_least("measure.attribution_samples", self.attribution_samples, 1)
+        _at_least("measure.attribution_patch", self.attribution_patch, 1)
         if not 0 < self.mcd_top_fraction <= 1:
             raise ConfigError(
                 f"measure.mcd_top_fraction: expected 0 < f <= 1, got {self.mcd_top_fraction}"
