@@ -64,14 +64,22 @@ def non_dominated(point: tuple[float, float], front) -> bool:
     return len(F) - 1 in NonDominatedSorting().do(F, only_non_dominated_front=True)
 
 
+BINS = ((0.0, 0.4), (0.4, 0.7), (0.7, 1.0))  # training progress k / T of a check
+
+
 def replay(curves: list[dict], band: HeadroomBand, min_epochs: int, quantile: float) -> dict:
     inside = total = 0
+    bins = {b: [0, 0] for b in BINS}  # progress bin -> [inside, checks]
     for c in curves:
         y, T = c["curve"], c["epochs"]
         for k in range(min_epochs, T):
             p = band.predict(y[:k], T, quantile)
-            inside += p.lower - 1e-12 <= y[-1] <= p.upper + 1e-12
+            hit = p.lower - 1e-12 <= y[-1] <= p.upper + 1e-12
+            inside += hit
             total += 1
+            b = next(b for b in BINS if b[0] <= k / T < b[1])
+            bins[b][0] += hit
+            bins[b][1] += 1
     searches: dict[tuple, list[dict]] = defaultdict(list)
     for c in curves:
         searches[search_of(c)].append(c)
@@ -106,7 +114,93 @@ def replay(curves: list[dict], band: HeadroomBand, min_epochs: int, quantile: fl
         "false_stops": false,
         "false_stop_rate": round(false / max(1, stopped), 4),
         "epochs_saved": round(saved / max(1, budget), 4),
+        "saved_epochs": saved,
+        "budget_epochs": budget,
+        "coverage_by_progress": {
+            f"{lo:.1f}-{hi:.1f}": [int(i), int(n)] for (lo, hi), (i, n) in bins.items()
+        },
     }
+
+
+def clopper_pearson_upper(k: int, n: int, level: float = 0.95) -> float:
+    """The exact (Clopper-Pearson) upper bound of a binomial proportion (scipy)."""
+    from scipy.stats import binomtest
+
+    return 1.0 if n == 0 else float(binomtest(k, n).proportion_ci(level, "exact").high)
+
+
+GRID = [(m, q) for m in (2, 3, 4) for q in (0.9, 0.95, 0.99, 0.995)]
+
+
+def choose(curves: list[dict], groups: list[str]) -> tuple[int, float, dict]:
+    """(min_epochs, quantile) chosen by leave-one-dataset-out over ``groups`` only: the most
+    epochs saved among the settings whose false stops' 95% upper bound is <= 5% and whose
+    coverage is >= nominal - 0.02; none qualifying, the most conservative setting."""
+    scores = {}
+    for m, q in GRID:
+        stopped = false = saved = budget = inside = checks = 0
+        for h in groups:
+            held = [c for c in curves if group_of(c) == h]
+            fit = [c["curve"] for c in curves if group_of(c) in groups and group_of(c) != h]
+            out = replay(held, HeadroomBand.fit(fit, source="inner"), m, q)
+            stopped += out["stopped"]
+            false += out["false_stops"]
+            saved += out["saved_epochs"]
+            budget += out["budget_epochs"]
+            inside += round(out["band_coverage"] * out["checks"])
+            checks += out["checks"]
+        ok = clopper_pearson_upper(false, stopped) <= 0.05 and inside / checks >= q - 0.02
+        scores[m, q] = (ok, saved / budget)
+    qualifying = [k for k, (ok, _) in scores.items() if ok]
+    if not qualifying:
+        return 4, 0.995, {"qualifying": 0}
+    best = max(qualifying, key=lambda k: (scores[k][1], k[1], k[0]))
+    return best[0], best[1], {"qualifying": len(qualifying), "inner_epochs_saved": scores[best][1]}
+
+
+def nested(curves: list[dict]) -> None:
+    """Nested leave-one-dataset-out: the outer held-out dataset never helps choose the
+    setting it is scored with, nor calibrates the band it is scored against."""
+    groups = sorted({group_of(c) for c in curves})
+    tot = defaultdict(int)
+    bins_tot: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for g in groups:
+        inner = [h for h in groups if h != g]
+        m, q, why = choose(curves, inner)
+        held = [c for c in curves if group_of(c) == g]
+        band = HeadroomBand.fit(
+            [c["curve"] for c in curves if group_of(c) != g], source=f"all but {g}"
+        )
+        out = replay(held, band, m, q)
+        print(json.dumps({"nested_held_out": g, "min_epochs": m, "quantile": q, **why, **out}))
+        for k in ("stopped", "false_stops", "saved_epochs", "budget_epochs", "checks"):
+            tot[k] += out[k]
+        tot["inside"] += round(out["band_coverage"] * out["checks"])
+        for b, (i, n) in out["coverage_by_progress"].items():
+            bins_tot[b][0] += i
+            bins_tot[b][1] += n
+    print(
+        json.dumps(
+            {
+                "nested_held_out": "every dataset (nested leave one out)",
+                "stopped": tot["stopped"],
+                "false_stops": tot["false_stops"],
+                "false_stop_upper_95": round(
+                    clopper_pearson_upper(tot["false_stops"], tot["stopped"]), 4
+                ),
+                "epochs_saved": round(tot["saved_epochs"] / tot["budget_epochs"], 4),
+                "coverage_at_chosen_nominal": round(tot["inside"] / tot["checks"], 4),
+                "coverage_by_progress": {b: round(i / n, 4) for b, (i, n) in bins_tot.items()},
+                "goals": {
+                    "coverage": ">= nominal - 0.02 in every bin",
+                    "false_stop_upper_95": "<= 0.05",
+                },
+                "note": "false_stop_upper_95: upper end of the exact two-sided 95% "
+                "(Clopper-Pearson) interval; curves have 12-20 epochs, "
+                "the studies train 3-4 (not recorded yet)",
+            }
+        )
+    )
 
 
 def main(argv=None) -> None:
@@ -114,8 +208,14 @@ def main(argv=None) -> None:
     ap.add_argument("--min-epochs", type=int, default=3)
     ap.add_argument("--quantile", type=float, default=0.99)
     ap.add_argument("--write-calibration", action="store_true")
+    ap.add_argument(
+        "--nested", action="store_true", help="choose min_epochs and quantile in a nested LODO"
+    )
     args = ap.parse_args(argv)
     curves = load()
+    if args.nested:
+        nested(curves)
+        return
     groups = sorted({group_of(c) for c in curves})
     totals = defaultdict(int)
     for g in groups:
