@@ -38,7 +38,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from f1_fronts import draw  # noqa: E402
-from proxy_fidelity import report_rows  # noqa: E402
+from proxy_fidelity import report_rows, split_half  # noqa: E402
 from t1_single_vs_multi import paired, t1  # noqa: E402
 
 from xnas.config import to_dict  # noqa: E402
@@ -336,6 +336,18 @@ def proxy_text(results: Path) -> str:
     for f in files:
         try:
             parts.append(f"## {f.stem}\n\n" + render(*report_rows(f)))
+            h = split_half(f)
+            chosen = ", ".join(f"{k} {v / h['splits']:.0%}" for k, v in h["chosen"].items())
+            parts.append(
+                f"Chosen on one half of the {h['cells']} cells and reported on the other "
+                f"({h['splits']} seeded random halvings): the chosen recipe's tau vs the "
+                f"reference on the held-out half is {h['held_out_tau_mean']:.3f} "
+                f"(90% of halvings: {h['held_out_tau_lo']:.2f}..{h['held_out_tau_hi']:.2f}); "
+                f"chosen: {chosen}. The reference's own seed-to-seed tau is not measured "
+                "yet (a second reference training of every cell), so what any recipe could "
+                "reach is unknown. Against NAS-Bench-201's 200-epoch errors (cross-dataset) "
+                "see `benchmarks/results_bench_proxies.jsonl` (`proxies-vs-recipes`).\n"
+            )
         except LookupError as exc:  # still running: no reference training stored yet
             parts.append(f"## {f.stem}\n\n({exc})\n")
     return "\n".join(parts)
