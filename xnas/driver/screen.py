@@ -112,7 +112,7 @@ class Screener:
         return np.asarray(rows, dtype=float).reshape(len(genomes), len(self.names))
 
 
-def survivors(F: np.ndarray, n: int, seed: int) -> list[int]:
+def survivors(F: np.ndarray, n: int, seed: int | list[int]) -> list[int]:
     """NSGA-II's survival (pymoo's RankAndCrowding) of ``n`` rows of ``F`` (minimised)."""
     from pymoo.core.population import Population
     from pymoo.core.problem import Problem
@@ -185,7 +185,9 @@ class ProxyFilter:
             for name in self.trained:
                 j = names.index(name)
                 model = ExtraTreesRegressor(
-                    n_estimators=100, min_samples_leaf=2, random_state=generation
+                    n_estimators=100,
+                    min_samples_leaf=2,
+                    random_state=s.cfg.search.seed * 100003 + generation,
                 )
                 model.fit(X_train, np.array([r.F[j] for r in rows]))
                 F[:, j] = model.predict(X_new)
@@ -193,7 +195,7 @@ class ProxyFilter:
             for name in self.trained:
                 F[:, names.index(name)] = proxy[:, 0]
         F = np.where(np.isnan(F), np.inf, F)
-        chosen = survivors(F, n, generation)
+        chosen = survivors(F, n, [s.cfg.search.seed, generation])
         return [distinct[i] for i in chosen]
 
     def _proxy_of(self, rows) -> np.ndarray:
