@@ -157,6 +157,7 @@ class ProxyFilter:
         names = list(search.names)
         self.trained = [n for n in names if OBJECTIVES.get(n).stage == "trained"]
         self.static = [n for n in names if n not in self.trained]
+        self._fitted: tuple[int, list] | None = None  # (rows fitted on, models)
 
     def choose(self, candidates: list[Genome], n: int, generation: int) -> list[Genome]:
         s = self.search
@@ -170,7 +171,10 @@ class ProxyFilter:
         rows = [
             r
             for r in s.state.rows.values()
-            if r.generation < generation and r.final and r.result.status in ("ok", "stopped")
+            if r.generation < generation
+            and r.final
+            and r.result.status in ("ok", "stopped")
+            and not r.result.reused_from  # a class member's copy adds no information
         ]
         names = list(s.names)
         F = np.full((len(distinct), len(names)), np.nan)
@@ -178,25 +182,36 @@ class ProxyFilter:
             if name in self.screener.names:
                 F[:, names.index(name)] = screened[:, self.screener.names.index(name)]
         if len(rows) >= 4 and self.trained:
-            from sklearn.ensemble import ExtraTreesRegressor
-
-            X_train = self._features([r.result.genome for r in rows], self._proxy_of(rows))
             X_new = self._features(distinct, proxy)
-            for name in self.trained:
-                j = names.index(name)
-                model = ExtraTreesRegressor(
-                    n_estimators=100,
-                    min_samples_leaf=2,
-                    random_state=s.cfg.search.seed * 100003 + generation,
-                )
-                model.fit(X_train, np.array([r.F[j] for r in rows]))
-                F[:, j] = model.predict(X_new)
+            for name, model in zip(self.trained, self._models(rows), strict=True):
+                F[:, names.index(name)] = model.predict(X_new)
         else:  # too few trained results: the proxy stands in for every trained objective
             for name in self.trained:
                 F[:, names.index(name)] = proxy[:, 0]
         F = np.where(np.isnan(F), np.inf, F)
         chosen = survivors(F, n, [s.cfg.search.seed, generation])
         return [distinct[i] for i in chosen]
+
+    def _models(self, rows) -> list:
+        """One ExtraTrees regressor per trained objective, fitted on ``rows`` (earlier
+        generations' results, in stored order). The rows only grow, so their count names
+        them: a generation whose genomes were all stored already (told at once, the next
+        asked) reuses the same models instead of refitting identical ones."""
+        if self._fitted is not None and self._fitted[0] == len(rows):
+            return self._fitted[1]
+        from sklearn.ensemble import ExtraTreesRegressor
+
+        X = self._features([r.result.genome for r in rows], self._proxy_of(rows))
+        names = list(self.search.names)
+        models = []
+        for name in self.trained:
+            model = ExtraTreesRegressor(
+                n_estimators=50, min_samples_leaf=2, random_state=self.search.cfg.search.seed
+            )
+            model.fit(X, np.array([r.F[names.index(name)] for r in rows]))
+            models.append(model)
+        self._fitted = (len(rows), models)
+        return models
 
     def _proxy_of(self, rows) -> np.ndarray:
         """The proxy of trained genomes (minimisation form): their screening (made now for
