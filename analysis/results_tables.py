@@ -211,31 +211,35 @@ def common_hypervolumes(views) -> list[float]:
     return [float(hv(F)) for F in fronts]
 
 
-def correlation_text(dirs, views, names) -> str:
-    """Spearman's rho (scipy) between each pair of objectives over a run's fully trained
-    networks: what four objectives show that two would not (e.g. whether introspectability
-    costs latency). Networks halted at a lower rung are left out: their values are not
-    comparable with fully trained ones."""
+def rho_table(dirs, samples: list[list[dict]], names) -> str:
+    """Spearman's rho (scipy) between each pair of objectives, one row per run over that
+    run's sample of objective dicts."""
     from itertools import combinations
 
     from scipy.stats import spearmanr
 
     pairs = list(combinations(names, 2))
     rows = []
-    for d, v in zip(dirs, views, strict=True):
-        ok = [r for r in v.results if r.status == "ok"]
+    for d, sample in zip(dirs, samples, strict=True):
         cells = []
         for a, b in pairs:
-            x = [r.objectives[a] for r in ok]
-            y = [r.objectives[b] for r in ok]
-            rho = spearmanr(x, y).statistic if len(ok) > 2 else float("nan")
+            x = [o[a] for o in sample if a in o and b in o]
+            y = [o[b] for o in sample if a in o and b in o]
+            rho = spearmanr(x, y).statistic if len(x) > 2 else float("nan")
             cells.append(round(float(rho), 2))
-        rows.append([d.name, len(ok), *cells])
+        rows.append([d.name, len(sample), *cells])
+    return render(["run", "networks", *(f"{a} vs {b}" for a, b in pairs)], rows)
+
+
+def correlation_text(dirs, views, names) -> str:
+    """The same rho over a run's fully trained networks: descriptive only (the search
+    selected them). Networks halted at a lower rung are left out."""
+    samples = [[r.objectives for r in v.results if r.status == "ok"] for v in views]
     return (
         "\nThe same over each run's fully trained networks (status ok). These were selected\n"
         "by the search (promoted, inherited), and selection induces correlation between\n"
         "objectives: descriptive only, not evidence of a trade-off.\n\n"
-        + render(["run", "networks", *(f"{a} vs {b}" for a, b in pairs)], rows)
+        + rho_table(dirs, samples, names)
     )
 
 
@@ -256,25 +260,11 @@ def random_correlation_text(dirs, views, names) -> str:
     """Spearman's rho over the random first generation: the claim a correlation may make.
     Over the networks a search kept (fronts, promoted networks) selection itself induces
     correlations between objectives, so those are not shown as evidence."""
-    from itertools import combinations
-
-    from scipy.stats import spearmanr
-
-    pairs = list(combinations(names, 2))
-    rows = []
-    for d, v in zip(dirs, views, strict=True):
-        sample = random_sample_values(v)
-        cells = []
-        for a, b in pairs:
-            x = [o[a] for o in sample if a in o and b in o]
-            y = [o[b] for o in sample if a in o and b in o]
-            rho = spearmanr(x, y).statistic if len(x) > 2 else float("nan")
-            cells.append(round(float(rho), 2))
-        rows.append([d.name, len(sample), *cells])
+    samples = [random_sample_values(v) for v in views]
     return (
         "\nSpearman's rho between objectives over each run's random first generation "
         "(generation 0, every network at rung 0: a sample the search did not select):\n\n"
-        + render(["run", "networks", *(f"{a} vs {b}" for a, b in pairs)], rows)
+        + rho_table(dirs, samples, names)
     )
 
 

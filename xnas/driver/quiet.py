@@ -35,28 +35,16 @@ def quiet_latency(search: Search, front: list[str]) -> int:
     from xnas.data import cached_dataset
     from xnas.driver.tasks import derive_seed
     from xnas.nn.device import resolve_device
-    from xnas.objectives.latency import measure_latency
+    from xnas.objectives.latency import measure_latency_as_configured
 
     bundle = cached_dataset(cfg.data)
     device = resolve_device(cfg.train.device)
-    m = cfg.measure
     for key in todo:
         genome = search.state.rows[key].result.genome
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derive_seed(cfg.search.seed, key))
             model = search.space.build(genome, bundle.input_shape, bundle.num_classes).to(device)
-        measured = measure_latency(
-            model,
-            bundle.input_shape,
-            device,
-            batch=m.latency_batch,
-            warmup=m.latency_warmup,
-            repeats=m.latency_repeats,
-            impls=m.latency_impls,
-            max_spread=m.latency_max_spread,
-            max_load=m.latency_max_load,
-            retries=m.latency_retries,
-        )
+        measured = measure_latency_as_configured(model, bundle.input_shape, device, cfg.measure)
         done[key] = {"value": measured.value, **measured.how, "pass": "quiet, end of search"}
     store.set_meta("latency_quiet", done)
     log.info("re-measured the latency of %d front members while the workers were idle", len(todo))

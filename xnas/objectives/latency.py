@@ -203,11 +203,16 @@ def measure_latency(
 
 
 def latency_objective(ctx: EvalContext) -> Measurement:
-    m = ctx.measure
+    return measure_latency_as_configured(ctx.model, ctx.input_shape, ctx.device, ctx.measure)
+
+
+def measure_latency_as_configured(model, input_shape, device, m) -> Measurement:
+    """``measure_latency`` with every setting from a ``MeasureConfig`` (the search's
+    measurement and the quiet pass at its end use the same)."""
     return measure_latency(
-        ctx.model,
-        ctx.input_shape,
-        ctx.device,
+        model,
+        input_shape,
+        device,
         batch=m.latency_batch,
         warmup=m.latency_warmup,
         repeats=m.latency_repeats,
