@@ -223,18 +223,21 @@ def split_half(jsonl: str | Path, splits: int = 1000, seed: int = 0) -> dict:
         )
 
         def tau(recipe, cells):
-            t = kendalltau([by[recipe][k] for k in cells], [ref[k] for k in cells]).statistic
-            return -2.0 if not np.isfinite(t) else float(t)
+            return float(
+                kendalltau([by[recipe][k] for k in cells], [ref[k] for k in cells]).statistic
+            )
 
-        best = max(sorted(by), key=lambda r: tau(r, a))
+        # an undefined tau (all errors tied) is never chosen, and is not averaged in
+        best = max(sorted(by), key=lambda r: np.nan_to_num(tau(r, a), nan=-2.0))
         chosen[best] = chosen.get(best, 0) + 1
         held_out.append(tau(best, b))
     return {
         "cells": len(keys),
         "splits": splits,
-        "held_out_tau_mean": float(np.mean(held_out)),
-        "held_out_tau_lo": float(np.quantile(held_out, 0.05)),
-        "held_out_tau_hi": float(np.quantile(held_out, 0.95)),
+        "held_out_tau_mean": float(np.nanmean(held_out)),
+        "held_out_tau_lo": float(np.nanquantile(held_out, 0.05)),
+        "held_out_tau_hi": float(np.nanquantile(held_out, 0.95)),
+        "undefined": int(np.isnan(held_out).sum()),
         "chosen": dict(sorted(chosen.items(), key=lambda kv: -kv[1])),
     }
 

@@ -249,8 +249,8 @@ def random_sample_values(v) -> list[dict[str, float]]:
     all measured at one fidelity."""
     first: dict[str, dict[str, float]] = {}
     for gen, _, r in (*v.rungs, *v.rows):
-        if gen != 0 or r.key in first or not r.objectives:
-            continue
+        if gen != 0 or r.key in first or not r.objectives or r.reused_from:
+            continue  # a class member's copy is not a network of its own
         if r.rung in (None, 0) and r.status in ("ok", "partial", "stopped"):
             first[r.key] = r.objectives
     return list(first.values())

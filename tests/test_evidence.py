@@ -79,8 +79,12 @@ def test_a_noisy_latency_is_measured_again_and_says_so(monkeypatch):
     assert quiet.how["min_ms"] <= quiet.value
     monkeypatch.setattr(latency, "load_per_core", lambda: 9.0)  # a machine under load
     busy = latency.measure_latency(net, (1, 12, 12), torch.device("cpu"), repeats=8, retries=2)
-    assert busy.how["attempts"] == 3 and busy.how["noisy"] is True
-    assert busy.how["load_per_core"] == 9.0
+    assert busy.how["noisy"] is True and busy.how["load_per_core"] == 9.0
+    # a spread beyond any threshold is measured again, up to the retries
+    spread = latency.measure_latency(
+        net, (1, 12, 12), torch.device("cpu"), repeats=8, retries=2, max_spread=-1.0
+    )
+    assert spread.how["attempts"] == 3 and spread.how["noisy"] is True
 
 
 @pytest.mark.slow

@@ -137,6 +137,8 @@ def _raw_first_generation(store):
     for (text,) in rows:
         r = json.loads(text)
         rung = (r.get("fidelity") or {}).get("rung", 0)
+        if r.get("reused_from"):
+            continue
         if r["key"] not in first and rung == 0 and r["status"] in ("ok", "partial", "stopped"):
             first[r["key"]] = r["objectives"]
     return list(first.values())

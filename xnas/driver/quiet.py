@@ -44,8 +44,13 @@ def quiet_latency(search: Search, front: list[str]) -> int:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(derive_seed(cfg.search.seed, key))
             model = search.space.build(genome, bundle.input_shape, bundle.num_classes).to(device)
-        measured = measure_latency_as_configured(model, bundle.input_shape, device, cfg.measure)
-        done[key] = {"value": measured.value, **measured.how, "pass": "quiet, end of search"}
-    store.set_meta("latency_quiet", done)
+        try:
+            measured = measure_latency_as_configured(model, bundle.input_shape, device, cfg.measure)
+        except Exception as exc:  # one network that cannot be timed again sinks nothing
+            log.warning("quiet latency of %s failed: %s", key, exc)
+            done[key] = {"failed": f"{type(exc).__name__}: {exc}"[:300]}
+        else:
+            done[key] = {"value": measured.value, **measured.how, "pass": "quiet, end of search"}
+        store.set_meta("latency_quiet", done)  # kept as it goes: a kill loses one at most
     log.info("re-measured the latency of %d front members while the workers were idle", len(todo))
     return len(todo)

@@ -164,7 +164,7 @@ class ProxyFilter:
         keys = [s.space.canonical(g) for g in candidates]
         distinct = list({k: g for k, g in zip(keys, candidates, strict=True)}.values())
         if len(distinct) <= n:
-            return candidates[:n]
+            return distinct
         screened = self.screener.matrix(distinct)  # proxy first, then static objectives
         proxy = screened[:, :1]
         # trained results of earlier generations only: a replay sees what the run saw

@@ -81,8 +81,10 @@ def is_dead(module: nn.Module) -> bool:
 def dead_edges(genotype: NB201Genotype) -> set[str]:
     """Edges ``"to<-from"`` whose op cannot change the cell's output: a ``none`` op, an op
     on a node that is always zero (every term into it is zero), or an edge into a node no
-    non-``none`` path leads from to the output. What the functional class (NATS-Bench's
-    unique string, ``space.equivalence``) leaves out."""
+    non-``none`` path leads from to the output. Like NATS-Bench's ``consider_zero``, an op
+    on a zero input counts as zero; after training a BatchNorm turns that into a per-channel
+    constant, which both neglect (the README's deviations name it). Where this and
+    ``space.equivalence`` disagree on an edge, introspection of class members can differ."""
     edges = [(to, frm, op) for to, node in enumerate(genotype.nodes, start=1) for op, frm in node]
     last = len(genotype.nodes)
     zero = {0: False}

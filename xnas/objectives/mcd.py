@@ -51,11 +51,17 @@ def attribute(
     seed: int = 0,
 ) -> torch.Tensor:
     """Attributions of ``target`` for ``x`` (same shape as ``x``) by ``method``."""
-    from captum import attr
-
     if method not in METHODS:
         raise ValueError(f"unknown attribution method {method!r}; expected one of {list(METHODS)}")
-    torch.manual_seed(seed)  # GradientShap's noise, KernelShap's and Lime's coalitions
+    devices = [x.device.index or 0] if x.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):  # the caller's random state is untouched
+        torch.manual_seed(seed)  # GradientShap's noise, KernelShap's and Lime's coalitions
+        return _attribute(model, x, target, method, steps, samples, patch)
+
+
+def _attribute(model, x, target, method, steps, samples, patch) -> torch.Tensor:
+    from captum import attr
+
     if method == "integrated_gradients":
         return attr.IntegratedGradients(model).attribute(x, target=target, n_steps=steps)
     if method == "saliency":
