@@ -34,6 +34,21 @@ BASE = [
 ]
 
 
+# a small search with every cost saver that decides something on the way: rungs with
+# promotions, inheritance from donors, weight pruning (the kill matrices run it)
+LADDER = [
+    "search.population=6",
+    "search.generations=3",
+    "train.epochs=2",
+    "cost.fidelity=true",
+    "cost.eta=2",
+    "cost.rungs=2",
+    "cost.inherit=true",
+    "cost.inherit_epochs=2",
+    "cost.keep_weights=2",
+]
+
+
 def cfg(*extra: str):
     """``BASE`` with ``extra`` overrides, as a Config."""
     from xnas.config import load_config

@@ -96,13 +96,13 @@ def _add_config_args(
         "-c", "--config", help="YAML config file" + (f" (default {default})" if default else "")
     )
     p.set_defaults(config_default=default)
+    _add_set(p, "override a config value, e.g. --set data.name=digits (repeatable)")
+
+
+def _add_set(p: argparse.ArgumentParser, help: str) -> None:
+    """``--set KEY=VALUE`` (repeatable) into ``args.overrides``."""
     p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set data.name=digits (repeatable)",
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help
     )
 
 
@@ -693,13 +693,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "resume", "continue a search from its last committed generation")
     p.add_argument("run_dir", help="run directory of an earlier xnas search")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a new budget: search.generations, search.max_evaluations or "
+    _add_set(
+        p,
+        "a new budget: search.generations, search.max_evaluations or "
         "search.max_wall_time (nothing else: a different search is a new run)",
     )
     p.add_argument(

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import cfg, rows, stored
+from tests.conftest import LADDER, cfg, rows, stored
 from xnas.driver import run_search
 from xnas.evaluate import evaluate
 from xnas.parallel import call_task
@@ -153,17 +153,6 @@ def stored_of_clean_run(tmp_path, c):
 
 
 # ------------------------------------------------------------------ kill matrix (serial)
-LADDER = [
-    "search.population=6",
-    "search.generations=3",
-    "train.epochs=2",
-    "cost.fidelity=true",
-    "cost.eta=2",
-    "cost.rungs=2",
-    "cost.inherit=true",
-    "cost.inherit_epochs=2",
-    "cost.keep_weights=2",
-]
 
 
 def snapshot(run_dir):

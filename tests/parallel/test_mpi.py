@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import LADDER, REPO
 from tests.parallel.faults import SEARCH, first_keys
 from xnas.config import load_config, to_dict
 from xnas.store import RunStore
@@ -29,16 +29,15 @@ pytestmark = [
 ]
 
 
-def mpiexec(n: int, *args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+def run(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """A command from the repository root with the tests' environment, output captured."""
     return subprocess.run(
-        [str(MPIEXEC), "-n", str(n), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=_env(),
-        **kwargs,
+        list(args), cwd=REPO, capture_output=True, text=True, timeout=timeout, env=_env(), **kwargs
     )
+
+
+def mpiexec(n: int, *args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    return run(str(MPIEXEC), "-n", str(n), *args, timeout=timeout, **kwargs)
 
 
 def _env() -> dict[str, str]:
@@ -71,13 +70,8 @@ def config(tmp_path_factory) -> str:
 def serial_run(tmp_path_factory, config) -> Path:
     """The same search in one process with one torch thread, as every MPI rank has."""
     run_dir = tmp_path_factory.mktemp("serial") / "run"
-    done = subprocess.run(
-        [*XNAS, "search", config, "--set=parallel.threads_per_rank=1", "--run-dir", str(run_dir)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=_env(),
+    done = run(
+        *XNAS, "search", config, "--set=parallel.threads_per_rank=1", "--run-dir", str(run_dir)
     )
     assert done.returncode == 0, done.stderr
     return run_dir
@@ -111,21 +105,8 @@ def test_rungs_spread_over_ranks_and_promote_as_in_one_process(tmp_path, config)
         "--set=search.population=6",
     ]
     serial = tmp_path / "serial"
-    done = subprocess.run(
-        [
-            *XNAS,
-            "search",
-            config,
-            "--set=parallel.threads_per_rank=1",
-            *fid,
-            "--run-dir",
-            str(serial),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=_env(),
+    done = run(
+        *XNAS, "search", config, "--set=parallel.threads_per_rank=1", *fid, "--run-dir", str(serial)
     )
     assert done.returncode == 0, done.stderr
     run_dir = tmp_path / "mpi"
@@ -369,19 +350,6 @@ def test_a_timeout_measures_the_evaluation_not_the_ranks_start_up(tmp_path):
     assert [s for _, _, s, _ in rows(run_dir)] == ["ok"] * 4  # none timed out
 
 
-LADDER = [
-    "search.population=6",
-    "search.generations=3",
-    "train.epochs=2",
-    "cost.fidelity=true",
-    "cost.eta=2",
-    "cost.rungs=2",
-    "cost.inherit=true",
-    "cost.inherit_epochs=2",
-    "cost.keep_weights=2",
-]
-
-
 def decisions(run_dir: Path):
     """What a run decided: per key its status, donor, epochs; rung rows; generations."""
     with RunStore.open(run_dir) as store:
@@ -435,14 +403,7 @@ def test_screenings_run_on_the_evaluator_ranks_and_decide_as_in_one_process(tmp_
             return [list(g.population) for g in store.generations()], store.screened()
 
     serial = tmp_path / "serial"
-    done = subprocess.run(
-        [*XNAS, "search", config, *proxy, "--run-dir", str(serial)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=_env(),
-    )
+    done = run(*XNAS, "search", config, *proxy, "--run-dir", str(serial))
     assert done.returncode == 0, done.stderr
     run_dir = tmp_path / "mpi"
     done = mpiexec(3, *XNAS, "search", config, *proxy, "--run-dir", str(run_dir))
