@@ -6,9 +6,10 @@ Checks: the device; the trainer's images/s with AMP on and off against a plain P
 loop on the same network and data; peak memory with and without gradient checkpointing;
 NVML energy of one evaluation and the device it read; latency measured on CUDA; a 2-rank
 `mpiexec` search's device mapping (each rank's device, from the store); proxy scoring
-seconds per cell; DDP over NCCL. A check that needs what this machine lacks prints
-``"status": "skipped"`` with the reason; the run ends with a summary line and exits 0 unless
-a check that could run failed. Sized to finish in well under 8 minutes on one H100.
+seconds per cell; DDP over NCCL (two GPUs); BestOf's per-layer choice on CUDA. A check that
+needs what this machine lacks prints ``"status": "skipped"`` with the reason; the run ends
+with a summary line and exits 0 unless a check that could run failed. Sized to finish in
+well under 8 minutes on one H100.
 """
 
 from __future__ import annotations
@@ -204,8 +205,53 @@ def check_mpi_devices() -> dict:
 
 
 def check_ddp() -> dict:
+    """A 2-rank group (parallel.ranks_per_eval 2) training each candidate over NCCL."""
+    import torch
+
     cuda()
-    raise Skip("parallel.ranks_per_eval (DDP) is not implemented in xnas yet")
+    if torch.cuda.device_count() < 2:
+        raise Skip("DDP over NCCL needs 2 GPUs (NCCL puts one rank on each); this has 1")
+    mpiexec = Path(sys.executable).parent / "mpiexec"
+    if not mpiexec.exists():
+        raise Skip("no mpiexec beside this python (pip install '.[mpi]')")
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "c.yaml"
+        config.write_text(
+            "data: {name: lines, train_size: 512, val_size: 128}\n"
+            "space: {name: nb201, channels: 16}\ntrain: {epochs: 1}\n"
+            "search: {population: 4, generations: 1}\nobjectives: [error, params]\n"
+            "parallel: {ranks_per_eval: 2}\n"
+        )
+        run = Path(tmp) / "run"
+        cmd = [str(mpiexec), "-n", "3", sys.executable, "-m", "xnas", "search", str(config)]
+        done = subprocess.run([*cmd, "--run-dir", str(run)], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(done.stderr[-500:])
+        from xnas.report import open_run
+
+        results = open_run(run).results
+        ranks = sorted({r.timings.get("train_ranks", 1) for r in results if r.epochs})
+        if ranks != [2]:
+            raise RuntimeError(f"trainings did not span 2 ranks: {ranks}")
+    return {"evaluations": len(results), "devices": sorted({r.device for r in results})}
+
+
+def check_bestof() -> dict:
+    """Per-layer implementation selection on CUDA (cuDNN benchmark among the choices)."""
+    import torch
+
+    from xnas.objectives.latency import measure_latency
+
+    d = cuda()
+    _, _, _, model = tiny_setup(d)
+    m = measure_latency(model, (3, 32, 32), d, impls=("eager", "channels_last", "bestof"))
+    report = m.how["bestof"]
+    return {
+        "latency_ms": {k: round(v, 4) for k, v in m.how["timings_ms"].items()},
+        "chosen": report["chosen"],
+        "median_gain": report["median_gain"],
+        "cudnn": torch.backends.cudnn.version(),
+    }
 
 
 CHECKS = {
@@ -217,6 +263,7 @@ CHECKS = {
     "proxies": check_proxies,
     "mpi_device_mapping": check_mpi_devices,
     "ddp_nccl": check_ddp,
+    "bestof_cuda": check_bestof,
 }
 
 

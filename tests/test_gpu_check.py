@@ -40,11 +40,13 @@ def test_gpu_check_runs_what_it_can_and_says_why_it_skips_the_rest():
         "proxies",
         "mpi_device_mapping",
         "ddp_nccl",
+        "bestof_cuda",
     }
-    for name in ("device", "amp", "grad_checkpointing", "nvml_energy", "latency_cuda", "ddp_nccl"):
+    cuda_only = ("device", "amp", "grad_checkpointing", "nvml_energy", "latency_cuda")
+    for name in (*cuda_only, "ddp_nccl", "bestof_cuda"):
         assert by[name]["status"] == "skipped" and "CUDA" in by[name]["reason"], by[name]
     assert by["proxies"]["status"] == "passed" and by["proxies"]["seconds_per_cell_median"] > 0
     mapping = by["mpi_device_mapping"]
     assert mapping["status"] == "passed", mapping
     assert {tuple(m) for m in mapping["ranks_devices"]} == {(1, "cpu"), (2, "cpu")}
-    assert summary == {"check": "summary", "passed": 2, "failed": 0, "skipped": 6}
+    assert summary == {"check": "summary", "passed": 2, "failed": 0, "skipped": 7}

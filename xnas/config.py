@@ -154,6 +154,8 @@ class TrainConfig:
     grad_clip: float | None = 5.0  # gradient norm clip; null: none
     amp: bool = True  # autocast on CUDA only
     grad_checkpoint: bool = False  # CUDA only
+    # per-layer implementation chosen online in the first steps (nn.bestof; forward-timed)
+    bestof: bool = False
     num_workers: int = 0  # no fork inside MPI ranks
     label_smoothing: float = 0.0  # cross-entropy label smoothing
     device: str = "auto"  # auto | cpu | cuda | cuda:N
@@ -185,7 +187,7 @@ class TrainConfig:
 
 
 # the latency objective's implementations (objectives.latency.prepare)
-LATENCY_IMPLS = ("eager", "channels_last", "compiled", "torchscript")
+LATENCY_IMPLS = ("eager", "channels_last", "bestof", "compiled", "torchscript")
 # the longest parallel.task_timeout: 30 days (setitimer overflows near 1e9 s on some systems)
 MAX_TASK_TIMEOUT = 30 * 24 * 3600
 
@@ -197,8 +199,9 @@ class MeasureConfig:
     latency_batch: int = 1  # batch size of a latency measurement
     latency_warmup: int = 5  # untimed forward passes before timing
     latency_repeats: int = 30  # timed forward passes (the median is kept)
-    # timed, fastest kept; also "compiled" (torch.compile: fastest, 16-30 s per genome to
-    # compile on CPU) and "torchscript" (deprecated): benchmarks/bench_latency_impls.py
+    # timed, fastest kept; also "bestof" (per-layer choice, nn.bestof), "compiled"
+    # (torch.compile: fastest, 16-30 s per genome to compile on CPU) and "torchscript"
+    # (deprecated): benchmarks/bench_latency_impls.py, bench_bestof.py
     latency_impls: tuple[str, ...] = ("eager", "channels_last")
     latency_table: str | None = None  # LUT file for latency_predicted (xnas latency-table)
     # a latency whose spread (IQR / median) exceeds this is measured again, up to
@@ -307,8 +310,13 @@ class ParallelConfig:
     threads_per_rank: int | None = None  # None: Slurm cpus-per-task or 1 per MPI rank; all serially
     poll_interval: float = 0.002  # s, longest sleep between MPI polls of an idle rank
     task_timeout: float | None = None  # s; a longer evaluation is stopped, stored as failed
+    # ranks that train one candidate together (data parallel, DDP: gloo on CPU, NCCL on GPU);
+    # the evaluators form groups of this many, the driver sees one worker per group
+    ranks_per_eval: int = 1
 
     def __post_init__(self) -> None:
+        if self.ranks_per_eval < 1:
+            raise ConfigError(f"parallel.ranks_per_eval: expected >= 1, got {self.ranks_per_eval}")
         if self.task_timeout is not None and not 0 < self.task_timeout <= MAX_TASK_TIMEOUT:
             raise ConfigError(
                 f"parallel.task_timeout: expected seconds in (0, {MAX_TASK_TIMEOUT}] (30 days) "

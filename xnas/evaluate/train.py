@@ -31,6 +31,7 @@ from xnas.evaluate.stoprule import check
 from xnas.evaluate.trainer import TrainOutcome, accuracy, train
 from xnas.nn.device import resolve_device
 from xnas.objectives import OBJECTIVES, EvalContext, Objective, copied_on_reuse
+from xnas.parallel.group import current as current_group
 from xnas.results import EvalResult, EvalTask, broken_budgets, fidelity_of
 from xnas.space import Genome, SearchSpace, get_space
 
@@ -150,21 +151,41 @@ def _train(
         return stop
 
     spec = task.fidelity
-    outcome = train(
-        model,
-        bundle.train,
-        bundle.val,
-        task.train,
+    kwargs = dict(
         epochs=task.epochs,
-        seed=task.seed,
-        device=device,
-        augment=bundle.augment,
         after_epoch=after_epoch if task.stop is not None else None,
         keep_best=task.train.checkpoint == "best",
         schedule_epochs=spec.schedule_epochs if spec is not None else None,
         resume=resume,
         keep_state=spec is not None and spec.checkpoint_to is not None,
     )
+    group = current_group()
+    if group is not None and group.size > 1:  # parallel.ranks_per_eval: the group trains it
+        from xnas.evaluate import ddp
+
+        outcome = ddp.lead(
+            model,
+            bundle,
+            task.genome,
+            task.space,
+            task.data,
+            task.train,
+            task.seed,
+            device,
+            ddp.timeout_of(group.timeout),
+            **kwargs,
+        )
+    else:
+        outcome = train(
+            model,
+            bundle.train,
+            bundle.val,
+            task.train,
+            seed=task.seed,
+            device=device,
+            augment=bundle.augment,
+            **kwargs,
+        )
     return outcome, predictions
 
 
@@ -254,10 +275,15 @@ def evaluate(task: EvalTask) -> EvalResult:
     outcome, predictions = clock.timed(
         "train", _train, task, model, bundle, device, values, start.resume
     )
+    group = current_group()
+    if outcome is not None and group is not None and group.size > 1:
+        clock.timings["train_ranks"] = group.size  # trained data-parallel by this many ranks
     if outcome is not None and task.fidelity is not None and task.fidelity.checkpoint_to:
         _save_rung_checkpoint(task, outcome, static, start.inherited)
     if outcome is not None:
         curve, losses, stopped = outcome.curve, outcome.train_loss, outcome.stopped_early
+        if outcome.bestof is not None:  # train.bestof: how each layer was run in training
+            how["training_impl"] = outcome.bestof
         clock.timings["images_per_s"] = outcome.images_per_s
         measured_epoch = outcome.best_epoch if outcome.restored_best else len(curve)
     else:
@@ -361,6 +387,9 @@ class TrainEvaluator:
         for name in task.objectives:
             OBJECTIVES.get(name).load()
         _warm_up_optimizer()
+        group = current_group()
+        if group is not None and group.size > 1:  # data parallel: DDP and its jobs' class
+            import xnas.evaluate.ddp  # noqa: F401
 
     def __call__(self, task: EvalTask) -> EvalResult:
         return evaluate(task)

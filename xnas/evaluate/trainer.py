@@ -12,12 +12,16 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from xnas.config import TrainConfig
 from xnas.data import ArrayDataset, BatchAugment
+
+if TYPE_CHECKING:
+    from xnas.evaluate.ddp import Shard
 
 
 class Diverged(RuntimeError):
@@ -35,6 +39,7 @@ class TrainOutcome:
     # with keep_state: everything ``train(resume=...)`` needs to continue this training
     # exactly where it ended (last weights, optimizer, schedule step, batch RNG, curve)
     state: dict | None = None
+    bestof: dict | None = None  # train.bestof: each layer's implementation and its gain
 
 
 def iterate_batches(
@@ -71,14 +76,25 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, data: ArrayDataset, device: torch.device, batch: int = 512) -> float:
+def accuracy(
+    model: nn.Module,
+    data: ArrayDataset,
+    device: torch.device,
+    batch: int = 512,
+    shard: Shard | None = None,
+) -> float:
+    """Validation accuracy (with ``shard``: each rank scores its share, counts summed)."""
     was = model.training
     model.eval()
-    correct = 0
+    correct = torch.zeros((), dtype=torch.long, device=device)
     for x, y in iterate_batches(data, batch, shuffle=False, device=device):
-        correct += int((model(x).argmax(dim=1) == y).sum())
+        if shard is not None:
+            x, y = shard.take(x), shard.take(y)
+        correct += (model(x).argmax(dim=1) == y).sum()
+    if shard is not None:
+        shard.sum(correct)
     model.train(was)
-    return correct / max(1, len(data))
+    return int(correct) / max(1, len(data))
 
 
 def train(
@@ -96,6 +112,7 @@ def train(
     schedule_epochs: int | None = None,
     resume: dict | None = None,
     keep_state: bool = False,
+    shard: Shard | None = None,
 ) -> TrainOutcome:
     """Train ``model`` in place up to epoch ``epochs``; ``after_epoch(epoch, curve)``
     returning True stops early.
@@ -106,9 +123,90 @@ def train(
     multi-fidelity training stops part-way through the full budget's schedule.
     ``resume`` (an earlier outcome's ``state``, the model already holding its weights)
     continues that training, so rung after rung equals one uninterrupted training.
+    ``shard``: this rank's part of a data-parallel training (``evaluate.ddp``); every rank
+    of the group calls ``train`` with the same arguments and ends with the same weights.
     """
+    if cfg.bestof:
+        from dataclasses import replace
+
+        from xnas.nn import bestof
+
+        with bestof.tuned(model) as tuner:
+            outcome = train(
+                model,
+                train_data,
+                val_data,
+                replace(cfg, bestof=False),
+                epochs=epochs,
+                seed=seed,
+                device=device,
+                augment=augment,
+                after_epoch=after_epoch,
+                keep_best=keep_best,
+                schedule_epochs=schedule_epochs,
+                resume=resume,
+                keep_state=keep_state,
+                shard=shard,
+            )
+        return replace(outcome, bestof=tuner.report())
+    if shard is None:
+        return _train(
+            model,
+            train_data,
+            val_data,
+            cfg,
+            epochs,
+            seed,
+            device,
+            augment,
+            after_epoch,
+            keep_best,
+            schedule_epochs,
+            resume,
+            keep_state,
+            None,
+        )
+    from xnas.evaluate.ddp import synced_batchnorm
+
+    with synced_batchnorm(model):
+        return _train(
+            model,
+            train_data,
+            val_data,
+            cfg,
+            epochs,
+            seed,
+            device,
+            augment,
+            after_epoch,
+            keep_best,
+            schedule_epochs,
+            resume,
+            keep_state,
+            shard,
+        )
+
+
+def _train(
+    model,
+    train_data,
+    val_data,
+    cfg,
+    epochs,
+    seed,
+    device,
+    augment,
+    after_epoch,
+    keep_best,
+    schedule_epochs,
+    resume,
+    keep_state,
+    shard,
+) -> TrainOutcome:
+    """``train``'s loop (a shard's model is wrapped in DDP for the forward passes)."""
     generator = torch.Generator().manual_seed(seed)
     model.to(device).train()
+    net = model if shard is None else shard.wrap(model, device)
     opt = torch.optim.SGD(
         model.parameters(),
         lr=cfg.lr,
@@ -122,6 +220,9 @@ def train(
         opt, warmup_cosine(span * steps_per_epoch, cfg.warmup_epochs * steps_per_epoch)
     )
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    # a shard's loss: its samples' sum over the whole batch's size, times the group size
+    # (DDP averages the gradients), so every sample weighs as in one process
+    sum_loss = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing, reduction="sum")
     use_amp = cfg.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     if hasattr(model, "grad_checkpoint"):
@@ -171,8 +272,14 @@ def train(
         ):
             if augment is not None:
                 x = augment(x, generator)
+            n = len(y)
+            if shard is not None:
+                x, y = shard.take(x), shard.take(y)
             with torch.autocast(device.type, enabled=use_amp):
-                loss = loss_fn(model(x), y)
+                if shard is None:
+                    loss = loss_fn(net(x), y)
+                else:
+                    loss = sum_loss(net(x), y) * (shard.size / n)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             if cfg.grad_clip:
@@ -181,17 +288,28 @@ def train(
             scaler.step(opt)
             scaler.update()
             sched.step()
-            total += loss.detach() * len(y)
+            if shard is None:
+                total += loss.detach() * len(y)
+            else:
+                total += loss.detach() * (n / shard.size)
             count += len(y)
+        if shard is not None:
+            total = shard.sum(total.detach().clone())
+            count = int(shard.sum(torch.tensor(count, device=device)))
         mean_loss = float(total) / max(1, count)
         if not math.isfinite(mean_loss):
             raise Diverged(f"training loss became {mean_loss} in epoch {epoch + 1}")
         seen += count
         elapsed += time.perf_counter() - start
         losses.append(mean_loss)
-        curve.append(accuracy(model, val_data, device))
+        curve.append(accuracy(model, val_data, device, shard=shard))
         if keep_best and curve[-1] > max(curve[:-1], default=-1.0):
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if after_epoch is not None and epoch + 1 < epochs and after_epoch(epoch + 1, tuple(curve)):
+        stop = (
+            after_epoch is not None and epoch + 1 < epochs and after_epoch(epoch + 1, tuple(curve))
+        )
+        if shard is not None and epoch + 1 < epochs:
+            stop = shard.agree(stop)  # the leader's stop rule decides for the group
+        if stop:
             return finish(True)
     return finish(False)

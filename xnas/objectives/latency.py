@@ -75,6 +75,12 @@ def prepare(impl: str, model: nn.Module, x: torch.Tensor) -> tuple[Callable, tor
     if impl == "channels_last":
         m = copy.deepcopy(model).to(memory_format=torch.channels_last)
         return m, x.contiguous(memory_format=torch.channels_last)
+    if impl == "bestof":  # per-layer selection, tuned here on the input (nn.bestof)
+        from xnas.nn import bestof
+
+        m = copy.deepcopy(model)
+        m._bestof = bestof.tune(m, x)
+        return m, x
     if impl == "compiled":  # torch.compile (inductor); needs a C++ compiler on CPU
         return torch.compile(copy.deepcopy(model), dynamic=False), x
     if impl == "torchscript":  # deprecated in torch 2.14; opt-in only (README, latency)
@@ -201,6 +207,9 @@ def measure_latency(
         "thresholds": {"relative_iqr": max_spread, "load_per_core": max_load},
         "failed": failed,
     }
+    tuner = getattr(prepared.get("bestof", (None,))[0], "_bestof", None)
+    if tuner is not None:  # which implementation each layer ran, and its gain
+        how["bestof"] = tuner.report()
     return Measurement(stats[best]["median"], how)
 
 

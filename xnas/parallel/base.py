@@ -70,6 +70,16 @@ def resolve_backend(cfg: ParallelConfig) -> str:
             f"parallel.backend is {backend!r} but the job has {size} MPI ranks: "
             "use parallel.backend=auto or mpi, or launch one process"
         )
+    if cfg.ranks_per_eval > 1:
+        if backend != "mpi":
+            raise ConfigError(
+                f"parallel.ranks_per_eval is {cfg.ranks_per_eval} but the job runs in one "
+                f"process: launch it with `mpiexec -n {1 + cfg.ranks_per_eval}` (the driver "
+                "plus whole groups) or set parallel.ranks_per_eval=1"
+            )
+        from xnas.parallel.group import layout
+
+        layout(0, size, cfg.ranks_per_eval)  # whole groups, or one line saying so
     return backend
 
 

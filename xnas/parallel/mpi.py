@@ -1,5 +1,9 @@
 """``mpi4py.futures.MPICommExecutor``: rank 0 drives, ranks 1..N-1 evaluate.
 
+With ``parallel.ranks_per_eval: k`` the evaluators form groups of k ranks
+(``parallel.group``): the executor runs over the driver and each group's leader, so the
+driver sees one worker per group, and followers train data-parallel with their leader.
+
 Every rank gets ``parallel.threads_per_rank`` torch threads (default: Slurm's
 ``--cpus-per-task``, else 1, so ranks share the node's cores instead of
 oversubscribing) and, where CUDA devices exist, one GPU (``nn.device.pin_gpu``, chosen by
@@ -21,6 +25,7 @@ from concurrent.futures import Future
 
 from xnas.config import ParallelConfig
 from xnas.errors import ConfigError, XnasError
+from xnas.parallel.group import Group, follow, joined, layout
 from xnas.parallel.launch import launcher_threads, set_local_rank, set_threads, world_size
 
 
@@ -85,13 +90,42 @@ def open_mpi(cfg: ParallelConfig) -> Iterator[MPIExecutor | None]:
         )
     set_threads(cfg.threads_per_rank or launcher_threads())
     set_local_rank(node_local_rank(comm))  # collective: every rank calls it here
+    group, serving = None, comm
     try:
-        with MPICommExecutor(comm, root=0, backoff=cfg.poll_interval) as pool:
-            if pool is None:  # evaluator rank: it served tasks until the driver left the block
+        if cfg.ranks_per_eval > 1:  # collective too: every rank splits the world
+            group, serving = _split(MPI, comm, cfg)
+            if serving is None:  # a follower: trains with its leader until released
+                from xnas.evaluate.ddp import follow_job
+
+                follow(group, follow_job)
                 yield None
                 return
-            yield MPIExecutor(pool, comm.Get_size() - 1)
+        with (
+            joined(group),
+            MPICommExecutor(serving, root=0, backoff=cfg.poll_interval) as pool,
+        ):
+            if pool is None:  # evaluator: it served tasks until the driver left the block
+                if group is not None:
+                    group.send(None)  # release the followers
+                yield None
+                return
+            yield MPIExecutor(pool, serving.Get_size() - 1)
     except XnasError:
         raise  # bad input or store: leaving the block released the workers in order
     except BaseException as exc:
         raise RankFailed(comm.Get_rank()) from exc
+
+
+def _split(MPI, comm, cfg: ParallelConfig) -> tuple[Group | None, object | None]:
+    """(this rank's group, the communicator the executor serves: the driver and the group
+    leaders; None on a follower)."""
+    where = layout(comm.Get_rank(), comm.Get_size(), cfg.ranks_per_eval)
+    color = MPI.UNDEFINED if where.group is None else where.group
+    group_comm = comm.Split(color, comm.Get_rank())
+    group = None if where.group is None else Group(group_comm, cfg.poll_interval, cfg.task_timeout)
+    on_executor = where.group is None or where.leader
+    serving = comm.Split(0 if on_executor else 1, comm.Get_rank())
+    if not on_executor:
+        serving.Free()
+        return group, None
+    return group, serving

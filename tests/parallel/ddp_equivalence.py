@@ -1,0 +1,42 @@
+"""One network trained data-parallel by every rank of an MPI job (``python -m
+tests.parallel.ddp_equivalence OUT GENOME``): rank 0 writes the weights, curve and losses
+to OUT. ``test_ddp`` trains the same network in one process with the whole batch and
+compares."""
+
+from __future__ import annotations
+
+import sys
+
+import torch
+from mpi4py import MPI
+
+from tests.parallel.test_ddp import EPOCHS, SEED, setup
+from xnas.evaluate.ddp import mpi_store, process_group
+from xnas.evaluate.trainer import train
+
+
+def main(out: str, genome: str) -> None:
+    comm = MPI.COMM_WORLD
+    rank, size = comm.Get_rank(), comm.Get_size()
+    torch.set_num_threads(1)
+    model, bundle, cfg = setup(genome)
+    with process_group(rank, size, mpi_store(comm), torch.device("cpu"), 60) as shard:
+        outcome = train(
+            model,
+            bundle.train,
+            bundle.val,
+            cfg,
+            epochs=EPOCHS,
+            seed=SEED,
+            device=torch.device("cpu"),
+            augment=bundle.augment,
+            shard=shard,
+        )
+    if rank == 0:
+        torch.save(
+            {"state": model.state_dict(), "curve": outcome.curve, "losses": outcome.train_loss}, out
+        )
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
