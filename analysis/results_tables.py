@@ -8,6 +8,8 @@ Finds the studies ``results/run_studies.sh`` ran:
 proxy-fidelity lines ``results/proxy-fidelity/<data>.jsonl``, and writes
 
 - ``T1.md``: single- vs multi-objective per task, mean +- sd over seeds, then every run;
+- ``T1-protocol.md``: the protocol's re-run (``results/paired-<task>/{so,mo,random}-seed<N>``):
+  three arms at equal trained budgets over paired seeds, paired tests (``t1_paired``);
 - ``T2.md``: the four-objective runs: front size, hypervolume, best value per objective per
   seed, Spearman's rho between the objectives over each run's fully trained networks, and
   the Pareto set of seed 0;
@@ -39,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from f1_fronts import draw  # noqa: E402
 from proxy_fidelity import report_rows, split_half  # noqa: E402
+from t1_paired import text as t1_protocol_text  # noqa: E402
 from t1_single_vs_multi import paired, t1  # noqa: E402
 
 from xnas.config import to_dict  # noqa: E402
@@ -51,7 +54,7 @@ from xnas.report.tables import cost_table, pareto_table, render  # noqa: E402
 # each store is read once per regeneration, however many tables use it
 open_run = functools.lru_cache(maxsize=None)(_open_run)
 
-RUN = re.compile(r"(so|mo|four)-seed(\d+)$")
+RUN = re.compile(r"(so|mo|random|four)-seed(\d+)$")
 
 
 def runs(results: Path) -> dict[str, dict[str, list[Path]]]:
@@ -349,6 +352,16 @@ def build(results: Path) -> dict[Path, str]:
     out = {}
     for name, text in (
         ("T1.md", t1_text(studies, results)),
+        (
+            "T1-protocol.md",
+            t1_protocol_text(
+                [
+                    (results / s, s.removeprefix("paired-"))
+                    for s in studies
+                    if s.startswith("paired-")
+                ]
+            ),
+        ),
         ("T2.md", t2_text(studies)),
         ("costs.md", costs_text(studies) if studies else ""),
         ("proxy-fidelity.md", proxy_text(results)),

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Run, or resume, the studies whose stores live in results/ (see results/README.md).
 #
-#   results/run_studies.sh STUDY...      e.g. xnas-lines xnas-digits four-digits
+#   results/run_studies.sh STUDY...      e.g. xnas-lines xnas-digits four-digits paired-lines
 #
 # An `xnas-<data>` study is the single- vs multi-objective pair experiments/xnas-<data>-{so,mo}
-# over seeds 0..SEEDS-1; a `four-<data>` study is experiments/four-<data> over the same seeds.
-# Each run goes to $RESULTS/STUDY/<so|mo|four>-seed<N>/ (RESULTS: default results/, relative
+# over seeds 0..SEEDS-1; a `paired-<data>` study is the protocol's three arms
+# experiments/paired-<data>-{so,mo,random} (results/PROTOCOL.md; SEEDS defaults to 10 there);
+# a `four-<data>` study is experiments/four-<data> over the same seeds.
+# Each run goes to $RESULTS/STUDY/<so|mo|random|four>-seed<N>/ (RESULTS: default results/, relative
 # to the repository) on RANKS MPI ranks (default 3: a driver and two one-thread evaluators,
 # the 2-core machine the committed numbers come from).
 # A run whose store exists is resumed (a finished one returns at once), so the script can be
@@ -17,18 +19,19 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 export XNAS_DATA="${XNAS_DATA:-$repo/../shared/data}"
 ranks="${RANKS:-3}"
-seeds="${SEEDS:-3}"
+seeds="${SEEDS:-}"
 results="${RESULTS:-results}"
 python="${PYTHON:-$repo/.venv/bin/python}"
 logs="runs/study-logs"
 mkdir -p "$logs"
 for study in "$@"; do
   case "$study" in
-    xnas-*) variants=(so mo) ;;
-    four-*) variants=(four) ;;
-    *) echo "run_studies.sh: unknown study '$study'; expected xnas-<data> or four-<data>" >&2; exit 2 ;;
+    xnas-*) variants=(so mo); n="${seeds:-3}" ;;
+    paired-*) variants=(so mo random); n="${seeds:-10}" ;;
+    four-*) variants=(four); n="${seeds:-3}" ;;
+    *) echo "run_studies.sh: unknown study '$study'; expected xnas-<data>, paired-<data> or four-<data>" >&2; exit 2 ;;
   esac
-  for ((seed = 0; seed < seeds; seed++)); do
+  for ((seed = 0; seed < n; seed++)); do
     for v in "${variants[@]}"; do
       if [[ $v == four ]]; then config="experiments/$study/config.yaml"
       else config="experiments/$study-$v/config.yaml"; fi

@@ -110,3 +110,50 @@ def test_f1_fronts_figure(pair, tmp_path):
     out = tmp_path / "fronts.pdf"
     script("f1_fronts.py", "--pair", "lines", *pair, "-o", str(out))
     assert out.stat().st_size > 5_000
+
+
+def test_t1_paired_cuts_each_arm_to_the_common_trained_budget():
+    """Equal trained budgets: reuses are free (kept, not counted), partials never count,
+    and an arm stops at its N-th training."""
+    sys.path.insert(0, str(ANALYSIS))
+    from t1_paired import cut, trained
+
+    from xnas.results import EvalResult
+
+    def r(key, status="ok", reused_from=None):
+        return EvalResult(
+            key=key,
+            genome=(0,),
+            status=status,
+            objectives={},
+            measurements={},
+            reused_from=reused_from,
+        )
+
+    rows = [r("a"), r("b", reused_from="a"), r("c", status="partial"), r("d"), r("e"), r("f")]
+    assert [x.key for x in rows if trained(x)] == ["a", "d", "e", "f"]
+    assert [x.key for x in cut(rows, 2)] == ["a", "b", "c", "d"]
+    assert [x.key for x in cut(rows, 9)] == [x.key for x in rows]  # fewer: all of them
+
+
+@pytest.mark.slow
+def test_t1_paired_reports_three_arms_with_paired_tests(tmp_path):
+    from xnas.driver import run_search
+
+    study = tmp_path / "paired-lines"
+    for seed in (0, 1):
+        for arm, strategy, objectives in (
+            ("so", "nsga2", "[error, {name: introspection, optimize: false}]"),
+            ("mo", "nsga2", "[error, introspection]"),
+            ("random", "random", "[error, introspection]"),
+        ):
+            run_search(
+                cfg(
+                    f"objectives={objectives}", f"search.strategy={strategy}", f"search.seed={seed}"
+                ),
+                study / f"{arm}-seed{seed}",
+            )
+    out = script("t1_paired.py", str(study))
+    assert "| lines | random search | 2 |" in out
+    assert "| lines | best introspection | mo − so | 2 |" in out
+    assert "Wilcoxon p" in out and "## Budgets per seed" in out

@@ -1,0 +1,250 @@
+"""T1 under results/PROTOCOL.md: the XNAS pair plus a random-search arm over paired seeds,
+at equal trained budgets, with paired tests.
+
+    python analysis/t1_paired.py results/paired-lines [results/paired-digits ...]
+
+A study directory holds ``{so,mo,random}-seed<N>/``; the arms of a seed share their random
+generation 0 (checked), so a seed is a block. Per seed, every arm is cut to the same number
+of *trained* evaluations (full-budget results that are not reuses of an equivalent genome:
+a reuse is free, and counted apart); an arm's values are computed over its results up to
+its N-th training. Per quantity and pair of arms: the mean difference with its 95% t
+interval, Cohen's d_z (mean / sd of the differences), the paired t-test and the Wilcoxon
+signed-rank test (scipy), and the seeds each way. Errors are whole samples: thresholds
+compare with a 1e-9 tolerance. Everything is measured on the validation split (no test
+split or retraining: "validation only").
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from pymoo.indicators.hv import HV
+from scipy import stats
+
+from xnas.report import open_run as _open_run
+from xnas.report.tables import render
+from xnas.summary import full_budget, objective_rows
+
+open_run = functools.lru_cache(maxsize=None)(_open_run)  # each store read once
+ARMS = ("so", "mo", "random")
+NAMES = {"so": "single-objective", "mo": "multi-objective", "random": "random search"}
+COMPARISONS = (("mo", "so"), ("mo", "random"), ("so", "random"))
+RUN = re.compile(r"(so|mo|random)-seed(\d+)$")
+QUANTITIES = (
+    "best error",
+    "best introspection",
+    "best introspection within +0.01 of the best error",
+    "hypervolume (ref. error 1, introspection 0)",
+)
+TOLERANCE = 0.01
+REFERENCE = np.array([1.0, 0.0])  # minimisation form: error 1, introspection 0
+
+
+def trained(result) -> bool:
+    """A training this run paid for: full budget, not a copy of an equivalent's values."""
+    return full_budget(result) and result.reused_from is None
+
+
+def arms_of(study: Path) -> dict[int, dict[str, Path]]:
+    """seed -> arm -> run directory, for seeds whose three arms all finished."""
+    found: dict[int, dict[str, Path]] = defaultdict(dict)
+    for store in sorted(study.glob("*/xnas.sqlite")):
+        m = RUN.match(store.parent.name)
+        if m:
+            found[int(m.group(2))][m.group(1)] = store.parent
+    out = {}
+    for seed, arms in sorted(found.items()):
+        if set(arms) == set(ARMS) and all(_finished(d) for d in arms.values()):
+            out[seed] = arms
+    return out
+
+
+def _finished(run_dir: Path) -> bool:
+    status = open_run(run_dir).status()
+    return status["generations_done"] >= status["generations"]
+
+
+def cut(results: list, n: int) -> list:
+    """The results up to and including the ``n``-th training, in stored order."""
+    count = 0
+    for i, r in enumerate(results):
+        count += trained(r)
+        if count == n:
+            return results[: i + 1]
+    return list(results)
+
+
+def values_of(results: list) -> dict[str, float]:
+    ok = [r for r in results if full_budget(r) and {"error", "introspection"} <= set(r.objectives)]
+    best_err = min(r.objectives["error"] for r in ok)
+    limit = best_err + TOLERANCE + 1e-9  # k/n errors stored as floats (6/500 = 0.0120...01)
+    F = objective_rows(ok, ["error", "introspection"], [])[0]
+    return {
+        "best error": best_err,
+        "best introspection": max(r.objectives["introspection"] for r in ok),
+        "best introspection within +0.01 of the best error": max(
+            r.objectives["introspection"] for r in ok if r.objectives["error"] <= limit
+        ),
+        "hypervolume (ref. error 1, introspection 0)": float(HV(ref_point=REFERENCE)(F)),
+    }
+
+
+def seed_values(arms: dict[str, Path]) -> tuple[dict[str, dict[str, float]], dict]:
+    """Each arm's values at the seed's common trained budget, and the budget's record."""
+    rows = {a: open_run(d).results for a, d in arms.items()}
+    counts = {a: sum(trained(r) for r in rs) for a, rs in rows.items()}
+    n = min(counts.values())
+    cuts = {a: cut(rs, n) for a, rs in rows.items()}
+    record = {
+        "trained": n,
+        "trained_before_cut": counts,
+        "reuses": {a: sum(r.reused_from is not None for r in c) for a, c in cuts.items()},
+    }
+    return {a: values_of(c) for a, c in cuts.items()}, record
+
+
+def shared_generation0(arms: dict[str, Path]) -> str:
+    """How many genomes of generation 0 the arms share: the two NSGA-II arms draw the
+    same first generation; random search draws its own (its sampler is not pymoo's)."""
+    first = {a: {r.key for g, _, r in open_run(d).rows if g == 0} for a, d in arms.items()}
+    return (
+        f"{len(first['so'] & first['mo'])} of {len(first['so'])} / "
+        f"{len(first['so'] & first['random'])} of {len(first['random'])}"
+    )
+
+
+def paired_rows(task: str, per_seed: list[dict[str, dict[str, float]]]) -> list[list]:
+    rows = []
+    for q in QUANTITIES:
+        for a, b in COMPARISONS:
+            d = np.array([s[a][q] - s[b][q] for s in per_seed])
+            n = len(d)
+            mean, sd = float(d.mean()), float(d.std(ddof=1)) if n > 1 else 0.0
+            if n > 1 and sd > 0:
+                half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)
+                ci = f"[{mean - half:+.4f}, {mean + half:+.4f}]"
+                t_p = float(
+                    stats.ttest_rel([s[a][q] for s in per_seed], [s[b][q] for s in per_seed]).pvalue
+                )
+                w_p = float(stats.wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
+                dz = mean / sd
+            else:
+                ci, t_p, w_p, dz = "—", float("nan"), float("nan"), float("nan")
+            rows.append(
+                [
+                    task,
+                    q,
+                    f"{a} − {b}",
+                    n,
+                    f"{mean:+.4f}",
+                    ci,
+                    f"{dz:+.2f}",
+                    f"{t_p:.3g}",
+                    f"{w_p:.3g}",
+                    f"{int((d > 0).sum())} / {int((d < 0).sum())}",
+                ]
+            )
+    return rows
+
+
+HEADERS = [
+    "task",
+    "value",
+    "difference",
+    "pairs",
+    "mean",
+    "95% CI",
+    "d_z",
+    "paired t p",
+    "Wilcoxon p",
+    "higher / lower",
+]
+
+
+def study_tables(study: Path, task: str) -> tuple[str, list[list], list[list]] | None:
+    """(means table rows, paired rows, per-seed budget rows) of one study, or None."""
+    seeds = arms_of(study)
+    if not seeds:
+        return None
+    per_seed, budgets = [], []
+    for seed, arms in seeds.items():
+        values, record = seed_values(arms)
+        per_seed.append(values)
+        budgets.append(
+            [
+                task,
+                seed,
+                record["trained"],
+                " / ".join(str(record["trained_before_cut"][a]) for a in ARMS),
+                " / ".join(str(record["reuses"][a]) for a in ARMS),
+                shared_generation0(arms),
+            ]
+        )
+    means = []
+    for a in ARMS:
+        cells = []
+        for q in QUANTITIES:
+            v = np.array([s[a][q] for s in per_seed])
+            cells.append(f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v[0]:.4f}")
+        means.append([task, NAMES[a], len(per_seed), *cells])
+    return means, paired_rows(task, per_seed), budgets
+
+
+def text(studies: list[tuple[Path, str]]) -> str:
+    means, paired, budgets = [], [], []
+    for study, task in studies:
+        got = study_tables(study, task)
+        if got:
+            means += got[0]
+            paired += got[1]
+            budgets += got[2]
+    if not means:
+        return ""
+    return (
+        "# T1 (protocol): the XNAS pair and random search over paired seeds\n\n"
+        "The protocol's re-run of T1 (`results/PROTOCOL.md`): per task, the single-objective\n"
+        "(error only), multi-objective (error + introspectability) and random-search arms,\n"
+        "population 32 x 4 generations, run with the same seeds. The two NSGA-II arms of a\n"
+        "seed share their random generation 0 and random search runs under the same seed, so\n"
+        "a seed is a block and every test is paired.\n"
+        "Each seed's arms are cut to the same number of trained networks (reuses of an\n"
+        "equivalent genome are free and counted apart). Validation only: searches select\n"
+        "and this table reports on the same validation split (no test split, no retraining).\n\n"
+        "## Means over seeds (± sample sd)\n\n"
+        + render(["task", "search", "seeds", *QUANTITIES], means)
+        + "\n## Paired differences\n\n"
+        "Per seed the difference between two arms; its mean with a 95% t interval, Cohen's\n"
+        "d_z (mean / sd of the differences), the paired t-test, the Wilcoxon signed-rank test\n"
+        "(two-sided) and the seeds each way. With 10 pairs an exact sign test reaches 0.002.\n\n"
+        + render(HEADERS, paired)
+        + "\n## Budgets per seed\n\n"
+        + render(
+            [
+                "task",
+                "seed",
+                "trained (each arm, after the cut)",
+                "trained before the cut (so / mo / random)",
+                "reuses in the cut (so / mo / random)",
+                "shared generation 0",
+            ],
+            budgets,
+        )
+    )
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("studies", nargs="+", help="results/paired-<task> directories")
+    args = p.parse_args(argv)
+    studies = [(Path(s), Path(s).name.removeprefix("paired-")) for s in args.studies]
+    sys.stdout.write(text(studies))
+
+
+if __name__ == "__main__":
+    main()
