@@ -156,4 +156,5 @@ def test_t1_paired_reports_three_arms_with_paired_tests(tmp_path):
     out = script("t1_paired.py", str(study))
     assert "| lines | random search | 2 |" in out
     assert "| lines | best introspection | mo − so | 2 |" in out
-    assert "Wilcoxon p" in out and "## Budgets per seed" in out
+    assert "rank p, Holm" in out and "unpaired" in out
+    assert "## Budgets per seed" in out

@@ -70,3 +70,16 @@ def test_tracked_shell_scripts_are_executable_in_a_clone():
     assert listing, "no tracked shell scripts found"
     modes = {line.split("\t", 1)[1]: line.split()[0] for line in listing}
     assert {path: mode for path, mode in modes.items() if mode != "100755"} == {}
+
+
+@pytest.mark.parametrize("data", ["lines", "digits"])
+def test_the_protocol_arms_differ_only_in_what_they_optimise_and_how_they_search(data):
+    from dataclasses import replace
+
+    so, mo, rnd = (
+        load_config(REPO / "experiments" / f"paired-{data}-{m}" / "config.yaml")
+        for m in ("so", "mo", "random")
+    )
+    assert replace(so, objectives=mo.objectives) == mo
+    assert replace(rnd, search=replace(rnd.search, strategy=mo.search.strategy)) == mo
+    assert (mo.search.population, mo.search.generations) == (32, 4)

@@ -56,7 +56,11 @@ def test_tuning_decides_every_op_by_its_fastest_median_and_keeps_the_weights(spe
     for key, impl in decisions.chosen.items():
         times = decisions.timings[key]
         assert set(times) == set(bestof.CPU_IMPLS)
-        assert times[impl] == min(times.values())
+        fastest = min(times, key=times.__getitem__)
+        if times[fastest] > times["eager"] * (1 - bestof.MARGIN):
+            assert impl == "eager"  # no implementation beat eager by the margin
+        else:
+            assert impl == fastest
     report = tuner.report()
     assert sum(report["chosen"].values()) == report["ops"] == len(report["layers"])
     with torch.no_grad():
@@ -134,3 +138,18 @@ def test_training_with_bestof_records_its_choices_and_trains_the_same_network():
     # validation batch, another shape, was met once: those ops are still tuning
     assert plain.bestof is None and tuned.bestof["ops"] > 0
     assert tuned.train_loss == pytest.approx(plain.train_loss, rel=1e-4)
+
+
+def test_bare_pooling_edges_are_ops_and_are_called():
+    """A pooling edge sits bare in a cell's ModuleDict: the layer itself is the op."""
+    space = get_space(SpaceConfig(name="nb201", channels=4, layers=1))
+    genome = space.parse(
+        "|avg_pool_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|none~1|avg_pool_3x3~2|"
+    )
+    model = space.build(genome, (3, 16, 16), 10).eval()
+    tuner = bestof.install(model, decisions=bestof.Decisions())
+    pools = [op for op in tuner.ops if isinstance(op.module, torch.nn.AvgPool2d)]
+    assert len(pools) == 9  # three per cell, one cell per stage, three stages
+    with torch.no_grad():
+        model(torch.randn(1, 3, 16, 16))
+    assert all(op.calls for op in pools)

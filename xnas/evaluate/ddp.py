@@ -21,6 +21,7 @@ leaves nothing behind for the next.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ class Shard:
 
     rank: int
     size: int
+    device: torch.device = torch.device("cpu")  # where collectives' tensors live (NCCL: GPU)
 
     def take(self, t: torch.Tensor) -> torch.Tensor:
         """This rank's strided share of a batch."""
@@ -52,7 +54,7 @@ class Shard:
 
     def agree(self, flag: bool) -> bool:
         """The leader's ``flag`` on every rank (an early stop)."""
-        t = torch.tensor([int(flag)])
+        t = torch.tensor([int(flag)], device=self.device)
         dist.broadcast(t, 0)
         return bool(t.item())
 
@@ -71,7 +73,8 @@ class SyncedBatchNorm(nn.BatchNorm2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
-        c = x.shape[1]
+        c, dtype = x.shape[1], x.dtype
+        x = x.float()  # moments in fp32: under AMP an fp16 sum (or count) overflows at 65504
         local = torch.cat(
             [x.sum((0, 2, 3)), (x * x).sum((0, 2, 3)), x.new_full((1,), x.numel() / c)]
         )
@@ -90,7 +93,7 @@ class SyncedBatchNorm(nn.BatchNorm2d):
         y = (x - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
         if self.affine:
             y = y * self.weight.view(shape) + self.bias.view(shape)
-        return y
+        return y.to(dtype)
 
 
 @contextlib.contextmanager
@@ -116,7 +119,7 @@ def process_group(
         backend, store=store, rank=shard_rank, world_size=size, timeout=timedelta(seconds=timeout)
     )
     try:
-        yield Shard(shard_rank, size)
+        yield Shard(shard_rank, size, device)
     finally:
         dist.destroy_process_group()
 
@@ -129,7 +132,7 @@ def mpi_store(comm, timeout: float = 60.0) -> dist.TCPStore:
         store = dist.TCPStore(
             socket.gethostname(), 0, comm.Get_size(), True, wait, wait_for_workers=False
         )
-        comm.bcast((socket.gethostname(), store.port))
+        comm.bcast((leader_address(), store.port))
         return store
     host, port = comm.bcast(None)
     return dist.TCPStore(host, port, comm.Get_size(), False, wait)
@@ -149,6 +152,12 @@ class TrainJob:
     train: TrainConfig
     seed: int
     kwargs: dict  # the rest of ``trainer.train``'s arguments (epochs, resume, ...)
+
+
+def leader_address() -> str:
+    """Where followers reach the leader's store: ``XNAS_DDP_ADDR`` if set (a cluster whose
+    host names resolve to loopback addresses), else this host's name."""
+    return os.environ.get("XNAS_DDP_ADDR") or socket.gethostname()
 
 
 def cpu(obj):
@@ -186,7 +195,7 @@ def lead(model, bundle, genome, space, data, train_cfg, seed, device, timeout, *
     job_kwargs["resume"] = cpu(job_kwargs.get("resume"))
     group.send(
         TrainJob(
-            socket.gethostname(),
+            leader_address(),
             store.port,
             timeout,
             tuple(genome),

@@ -15,15 +15,21 @@ calls run it directly. Implementations (all compute the same function):
 - ``compiled`` (opt-in: seconds of compilation per op): ``torch.compile`` of the op.
 
 An *op* is each module that directly holds a convolution or a pooling layer (a cell
-edge's ReLU-Conv-BN, a pooling edge, the stem): small enough that layers differ, large
-enough that the format conversions around it are paid once. The module's ``forward`` is
-replaced on the instance, so parameters and state-dict keys do not change.
+edge's ReLU-Conv-BN, the stem), or the layer itself where a container holds it (a bare
+pooling edge): small enough that layers differ, large enough that the format conversions
+around it are paid once. The module's ``forward`` is replaced on the instance, so
+parameters and state-dict keys do not change.
 
 Only forward time is measured (a backward pass cannot be timed per layer without
 synchronising every autograd node); in training the choice made on the forward applies
-to the whole step. Decisions are cached per process by (op signature, input shape,
-device, threads), so a later network with the same op at the same size starts tuned, and
-can be written to and read from JSON (``Decisions``).
+to the whole step. A decision is a median of three timings: on a loaded machine it is
+noisy, so another implementation must beat eager by ``MARGIN`` (5%), and the choice can
+differ between runs (the values computed do not, beyond float rounding). Under a
+data-parallel shard the forward timings include the synced BatchNorm's waits.
+
+Decisions are cached per process by (op signature, input shape, device, threads), so a
+later network with the same op at the same size starts tuned, and can be written to and
+read from JSON (``Decisions``).
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from torch import nn
 CPU_IMPLS = ("eager", "contiguous", "channels_last", "native")
 CUDA_IMPLS = ("eager", "contiguous", "channels_last", "cudnn_benchmark")
 KINDS = (nn.Conv2d, nn.AvgPool2d, nn.MaxPool2d)
+MARGIN = 0.05  # the least relative gain over eager that makes another implementation win
 
 
 def default_impls(device: torch.device) -> tuple[str, ...]:
@@ -62,13 +69,23 @@ def _signature(module: nn.Module) -> str:
     return "/".join(parts)
 
 
+CONTAINERS = (nn.ModuleDict, nn.ModuleList)  # hold modules, never called themselves
+
+
 def ops(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The op instances BestOf tunes: modules with a convolution or pooling child."""
-    return [
-        (name, m)
-        for name, m in model.named_modules()
-        if any(isinstance(c, KINDS) for c in m.children())
-    ]
+    """The op instances BestOf tunes: each convolution or pooling layer's parent module (a
+    ReLU-Conv-BN, the stem), or the layer itself where its parent is a container (a bare
+    pooling edge in a cell's ModuleDict, whose forward is never called)."""
+    out: dict[str, nn.Module] = {}
+    for name, parent in model.named_modules():
+        for child_name, child in parent.named_children():
+            if not isinstance(child, KINDS):
+                continue
+            if isinstance(parent, CONTAINERS) or parent is model:
+                out[f"{name}.{child_name}" if name else child_name] = child
+            else:
+                out[name] = parent
+    return list(out.items())
 
 
 @dataclass
@@ -117,8 +134,13 @@ def _runner(impl: str, forward: Callable, module: nn.Module) -> Callable:
     if impl == "cudnn_benchmark":
 
         def run(x, *a, **k):
-            with torch.backends.cudnn.flags(enabled=True, benchmark=True):
+            # only the benchmark switch (cudnn.flags() would also reset determinism, TF32)
+            was = torch.backends.cudnn.benchmark
+            torch.backends.cudnn.benchmark = True
+            try:
                 return forward(x, *a, **k)
+            finally:
+                torch.backends.cudnn.benchmark = was
 
         return run
     if impl == "compiled":
@@ -170,7 +192,12 @@ class _Op:
             )
         if n + 1 == (1 + self.rounds) * len(self.impls):
             medians = {i: statistics.median(t) for i, t in self.samples.pop(key).items()}
-            self.decisions.chosen[key] = min(medians, key=medians.__getitem__)
+            best = min(medians, key=medians.__getitem__)
+            # another implementation must beat eager by MARGIN: three timings under load
+            # are noisy, and a switch for a 1% "gain" is a coin flip
+            if "eager" in medians and medians[best] > medians["eager"] * (1 - MARGIN):
+                best = "eager"
+            self.decisions.chosen[key] = best
             self.decisions.timings[key] = {i: round(v, 5) for i, v in medians.items()}
         self.used[key] = impl
         return out
@@ -188,8 +215,8 @@ class Tuner:
         return all(k in self.decisions.chosen for op in self.ops for k in op.used)
 
     def report(self) -> dict:
-        """Per op: the implementation it runs and its measured gain over eager (eager's
-        median / the chosen one's), plus how often each implementation won."""
+        """Per op and input shape: the implementation it runs and its measured gain over
+        eager (eager's median / the chosen one's), plus how often each implementation won."""
         layers: dict[str, dict] = {}
         tuning = 0  # ops still cycling through implementations (too few calls yet)
         for op in self.ops:
@@ -200,7 +227,11 @@ class Tuner:
                     tuning += 1
                     continue
                 gain = t["eager"] / t[impl] if t.get("eager") and t.get(impl) else None
-                layers[op.name] = {"impl": impl, "gain": None if gain is None else round(gain, 3)}
+                shape = key.split("|")[1]
+                layers[f"{op.name} {shape}"] = {
+                    "impl": impl,
+                    "gain": None if gain is None else round(gain, 3),
+                }
         counts: dict[str, int] = {}
         for v in layers.values():
             counts[v["impl"]] = counts.get(v["impl"], 0) + 1

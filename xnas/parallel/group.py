@@ -14,6 +14,7 @@ blocking MPI call that would spin a core while the leader measures latency.
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -65,15 +66,13 @@ class Group:
             self.comm.send(job, dest=r, tag=7)
 
     def receive(self) -> Any:
-        """Follower: the leader's next job, waiting with a polling sleep."""
-        request = self.comm.irecv(source=0, tag=7)
+        """Follower: the leader's next job, waiting with a polling sleep (probe, then a
+        receive sized by the message: a job with a rung's resume state is megabytes)."""
         delay = 1e-4
-        while True:
-            done, job = request.test()
-            if done:
-                return job
+        while not self.comm.iprobe(source=0, tag=7):
             time.sleep(delay)
             delay = min(2 * delay, self.poll or 1e-4)
+        return self.comm.recv(source=0, tag=7)
 
 
 _current: Group | None = None
@@ -96,9 +95,17 @@ def joined(group: Group | None) -> Iterator[None]:
 
 def follow(group: Group, run: Callable[[Any], None]) -> None:
     """A follower's life: run every job the leader sends until it sends None. A job that
-    fails here (the leader timed out, a peer vanished) is dropped: the leader reports the
-    evaluation, and the follower waits for the next."""
+    fails here (the leader timed out, a peer vanished) is dropped with one line on stderr:
+    the leader reports the evaluation, and the follower waits for the next."""
     with joined(group):
         while (job := group.receive()) is not None:
-            with contextlib.suppress(Exception):
+            try:
                 run(job)
+            except Exception as exc:  # the leader stores the evaluation; say why here
+                rank = group.comm.Get_rank()
+                print(
+                    f"xnas: follower {rank} of its group dropped a training: "
+                    f"{type(exc).__name__}: {str(exc)[:300]}",
+                    file=sys.stderr,
+                    flush=True,
+                )

@@ -101,12 +101,11 @@ def open_mpi(cfg: ParallelConfig) -> Iterator[MPIExecutor | None]:
                 yield None
                 return
         with (
+            _releasing(group),
             joined(group),
             MPICommExecutor(serving, root=0, backoff=cfg.poll_interval) as pool,
         ):
             if pool is None:  # evaluator: it served tasks until the driver left the block
-                if group is not None:
-                    group.send(None)  # release the followers
                 yield None
                 return
             yield MPIExecutor(pool, serving.Get_size() - 1)
@@ -129,3 +128,14 @@ def _split(MPI, comm, cfg: ParallelConfig) -> tuple[Group | None, object | None]
         serving.Free()
         return group, None
     return group, serving
+
+
+@contextlib.contextmanager
+def _releasing(group: Group | None) -> Iterator[None]:
+    """A leader releases its followers however it leaves the executor (a raised error
+    too: they would otherwise poll for a job forever and hang the job's end)."""
+    try:
+        yield
+    finally:
+        if group is not None:
+            group.send(None)
