@@ -157,6 +157,51 @@ def test_a_search_with_two_ranks_per_evaluation_stores_what_one_process_stores(t
         assert r.train_loss == pytest.approx(alone[r.key].train_loss, rel=1e-4)
 
 
+def test_rungs_resume_their_training_across_the_group_as_in_one_process(tmp_path, config):
+    """cost.fidelity with ranks_per_eval 2: a promoted rung's job carries its optimizer
+    state (megabytes, not a 32 KiB message) to the follower, and statuses, epochs and
+    curves equal a serial run's."""
+    from xnas.store import RunStore
+
+    fid = [
+        "--set=cost.fidelity=true",
+        "--set=cost.rungs=2",
+        "--set=train.epochs=3",
+        "--set=search.population=6",
+        "--set=parallel.threads_per_rank=1",
+    ]
+
+    def final(run_dir, launcher=(), extra=()):
+        done = subprocess.run(
+            [
+                *launcher,
+                sys.executable,
+                "-m",
+                "xnas",
+                "search",
+                config,
+                *fid,
+                *extra,
+                "--run-dir",
+                str(run_dir),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        with RunStore.open(run_dir) as store:
+            return {r.key: (r.status, r.epochs, r.curve) for _, _, r in store.results()}
+
+    grouped = final(
+        tmp_path / "ddp", (str(MPIEXEC), "-n", "3"), ("--set=parallel.ranks_per_eval=2",)
+    )
+    alone = final(tmp_path / "serial")
+    assert grouped == alone
+    assert {s for s, _, _ in grouped.values()} == {"ok", "partial"}
+
+
 def test_ranks_that_do_not_form_whole_groups_are_one_clear_line(tmp_path, config):
     done = subprocess.run(
         [

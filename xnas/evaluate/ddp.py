@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -62,8 +63,11 @@ class Shard:
         return nn.parallel.DistributedDataParallel(
             model,
             device_ids=[device.index] if device.type == "cuda" else None,
-            broadcast_buffers=False,  # BatchNorm's running moments are synchronised anyway
-            find_unused_parameters=True,  # a cell's dead branches get no gradient
+            # buffers synced once, at construction: BatchNorm's moments stay equal anyway
+            forward_sync_buffers=False,
+            # the same parameters get gradients every step (a cell's dead branches never):
+            # DDP learns which from the first and skips the per-step graph search
+            static_graph=True,
         )
 
 
@@ -78,7 +82,9 @@ class SyncedBatchNorm(nn.BatchNorm2d):
         local = torch.cat(
             [x.sum((0, 2, 3)), (x * x).sum((0, 2, 3)), x.new_full((1,), x.numel() / c)]
         )
-        moments = dist_nn.all_reduce(local)  # gradients flow back to every rank's shard
+        with warnings.catch_warnings():  # its deprecation points to a non-autograd API
+            warnings.simplefilter("ignore", FutureWarning)
+            moments = dist_nn.all_reduce(local)  # gradients flow back to every rank's shard
         n = moments[-1]
         mean = moments[:c] / n
         var = (moments[c : 2 * c] / n - mean * mean).clamp_min(0)
