@@ -7,11 +7,13 @@ the same network data-parallel (``evaluate.ddp``: strided shards, synced BatchNo
 gloo) for ``--epochs`` epochs; the figure is training images/s of the epoch loop
 (validation excluded), as the trainer reports it. One JSON line per network and round
 plus a summary line per network with the median speed-up k-rank / 1-rank (goal: >= 1.6x
-for 2 ranks on the large network).
+for 2 ranks on the large network), with BatchNorm synced over the group (``sync``, the
+default: one process's training) and per rank (``local``, plain DDP).
 
 Networks: ``nb201-c16-n5`` is NAS-Bench-201's own network (C=16, 5 cells per stage) on
-CIFAR-10 (JPEG) 32x32, batch 128: about 1.1 M multiply-adds per parameter, large enough
-that the all-reduce of its gradients is small beside the compute. ``nb201-c8-n1`` is
+CIFAR-10 (JPEG) 32x32, batch 128: 1.29 M parameters, large enough that the all-reduce of
+its gradients is small beside the compute (the synced BatchNorm's 2 x 81 small all-reduces
+a step are not). ``nb201-c8-n1`` is
 the studies' network on ``lines`` 12x12, batch 64: so small that communication and the
 per-step overhead dominate, shown for contrast.
 """
@@ -53,7 +55,7 @@ NETWORKS = {
 }
 
 
-def worker(network: str, epochs: int) -> None:
+def worker(network: str, epochs: int, batchnorm: str) -> None:
     """Run under mpiexec: every rank trains its shard; rank 0 prints the images/s."""
     import torch
     from mpi4py import MPI
@@ -76,14 +78,16 @@ def worker(network: str, epochs: int) -> None:
     if comm.Get_size() == 1:
         outcome = train(model, bundle.train, bundle.val, cfg.train, **kwargs)
     else:
-        with process_group(comm.Get_rank(), comm.Get_size(), mpi_store(comm), cpu, 600) as s:
+        sync = batchnorm == "sync"
+        rank, size = comm.Get_rank(), comm.Get_size()
+        with process_group(rank, size, mpi_store(comm), cpu, 600, sync) as s:
             outcome = train(model, bundle.train, bundle.val, cfg.train, shard=s, **kwargs)
     if comm.Get_rank() == 0:
         params = sum(p.numel() for p in model.parameters())
         print(json.dumps({"images_per_s": outcome.images_per_s, "params": params}))
 
 
-def measure(network: str, ranks: int, epochs: int) -> dict:
+def measure(network: str, ranks: int, epochs: int, batchnorm: str = "sync") -> dict:
     mpiexec = Path(sys.executable).parent / "mpiexec"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     done = subprocess.run(
@@ -97,11 +101,14 @@ def measure(network: str, ranks: int, epochs: int) -> dict:
             network,
             "--epochs",
             str(epochs),
+            "--batchnorm",
+            batchnorm,
         ],
         capture_output=True,
         text=True,
         env=env,
         check=True,
+        stdin=subprocess.DEVNULL,  # mpiexec forwards stdin to rank 0: give it none
         timeout=1800,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -114,49 +121,40 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--networks", default=",".join(NETWORKS))
     p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--batchnorm", default="sync", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        worker(args.worker, args.epochs)
+        worker(args.worker, args.epochs, args.batchnorm)
         return
     os.environ.setdefault("XNAS_DATA", str(REPO.parent / "shared" / "data"))
     for network in args.networks.split(","):
-        ratios = []
+        ratios: dict[str, list[float]] = {"sync": [], "local": []}
         for round_ in range(args.rounds):
             one = measure(network, 1, args.epochs)
-            many = measure(network, args.ranks, args.epochs)
-            ratios.append(many["images_per_s"] / one["images_per_s"])
-            print(
-                json.dumps(
-                    {
-                        "bench": "ddp",
-                        "network": network,
-                        "round": round_,
-                        "params": one["params"],
-                        "images_per_s_1": round(one["images_per_s"], 1),
-                        f"images_per_s_{args.ranks}": round(many["images_per_s"], 1),
-                        "speedup": round(ratios[-1], 3),
-                        "load_1min": round(os.getloadavg()[0], 2),
-                        "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    }
-                ),
-                flush=True,
-            )
-        print(
-            json.dumps(
-                {
-                    "bench": "ddp",
-                    "network": network,
-                    "summary": True,
-                    "ranks": args.ranks,
-                    "median_speedup": round(statistics.median(ratios), 3),
-                    "min_speedup": round(min(ratios), 3),
-                    "max_speedup": round(max(ratios), 3),
-                    "threads_per_rank": 1,
-                    "cores": os.cpu_count(),
-                }
-            ),
-            flush=True,
-        )
+            many = {bn: measure(network, args.ranks, args.epochs, bn) for bn in ratios}
+            for bn, m in many.items():
+                ratios[bn].append(m["images_per_s"] / one["images_per_s"])
+            line = {
+                "bench": "ddp",
+                "network": network,
+                "round": round_,
+                "params": one["params"],
+                "images_per_s_1": round(one["images_per_s"], 1),
+                **{
+                    f"images_per_s_{args.ranks}_{bn}_bn": round(m["images_per_s"], 1)
+                    for bn, m in many.items()
+                },
+                **{f"speedup_{bn}_bn": round(r[-1], 3) for bn, r in ratios.items()},
+                "load_1min": round(os.getloadavg()[0], 2),
+                "at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+            print(json.dumps(line), flush=True)
+        summary = {"bench": "ddp", "network": network, "summary": True, "ranks": args.ranks}
+        for bn, r in ratios.items():
+            summary[f"median_speedup_{bn}_bn"] = round(statistics.median(r), 3)
+            summary[f"range_{bn}_bn"] = [round(min(r), 3), round(max(r), 3)]
+        summary.update(threads_per_rank=1, cores=os.cpu_count())
+        print(json.dumps(summary), flush=True)
 
 
 if __name__ == "__main__":

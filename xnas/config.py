@@ -313,6 +313,10 @@ class ParallelConfig:
     # ranks that train one candidate together (data parallel, DDP: gloo on CPU, NCCL on GPU);
     # the evaluators form groups of this many, the driver sees one worker per group
     ranks_per_eval: int = 1
+    # BatchNorm in a group's training: local = each rank's own shard's statistics, as plain
+    # DDP (1.9x on 2 CPU ranks); sync = the whole batch's, so the group trains exactly what
+    # one process trains whatever k, but its small all-reduces ate the gain on CPU (1.05x)
+    ddp_batchnorm: Literal["local", "sync"] = "local"
 
     def __post_init__(self) -> None:
         if self.ranks_per_eval < 1:

@@ -20,7 +20,7 @@ def main(out: str, genome: str) -> None:
     rank, size = comm.Get_rank(), comm.Get_size()
     torch.set_num_threads(1)
     model, bundle, cfg = setup(genome)
-    with process_group(rank, size, mpi_store(comm), torch.device("cpu"), 60) as shard:
+    with process_group(rank, size, mpi_store(comm), torch.device("cpu"), 60, True) as shard:
         outcome = train(
             model,
             bundle.train,

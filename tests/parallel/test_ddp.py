@@ -1,8 +1,8 @@
 """``parallel.ranks_per_eval``: data-parallel training of one candidate.
 
 The oracle is one process: k ranks each training a strided 1/k of every batch (synced
-BatchNorm, DDP's averaged gradients) must end with the weights, validation accuracy and
-losses of one process training the whole batch.
+BatchNorm, ``parallel.ddp_batchnorm: sync``; DDP's averaged gradients) must end with the
+weights, validation accuracy and losses of one process training the whole batch.
 """
 
 from __future__ import annotations
@@ -146,7 +146,12 @@ def test_a_search_with_two_ranks_per_evaluation_stores_what_one_process_stores(t
             return {r.key: r for _, _, r in store.results()}
 
     alone = search(tmp_path / "serial", [])
-    grouped = search(tmp_path / "ddp", [str(MPIEXEC), "-n", "3"], "--set=parallel.ranks_per_eval=2")
+    grouped = search(
+        tmp_path / "ddp",
+        [str(MPIEXEC), "-n", "3"],
+        "--set=parallel.ranks_per_eval=2",
+        "--set=parallel.ddp_batchnorm=sync",
+    )
     assert grouped.keys() == alone.keys()
     trained = [r for r in grouped.values() if r.status == "ok" and r.epochs]
     assert trained
@@ -195,7 +200,9 @@ def test_rungs_resume_their_training_across_the_group_as_in_one_process(tmp_path
             return {r.key: (r.status, r.epochs, r.curve) for _, _, r in store.results()}
 
     grouped = final(
-        tmp_path / "ddp", (str(MPIEXEC), "-n", "3"), ("--set=parallel.ranks_per_eval=2",)
+        tmp_path / "ddp",
+        (str(MPIEXEC), "-n", "3"),
+        ("--set=parallel.ranks_per_eval=2", "--set=parallel.ddp_batchnorm=sync"),
     )
     alone = final(tmp_path / "serial")
     assert grouped == alone

@@ -3,13 +3,17 @@
 Every rank of the group draws the same batch (one seeded generator, the same
 augmentation) and trains its strided shard of it inside
 ``torch.nn.parallel.DistributedDataParallel`` (gloo on CPU, NCCL on CUDA). Three things
-make k ranks with batch B/k train exactly what one process with batch B trains:
+make k ranks with batch B/k train exactly what one process with batch B trains (the
+second with ``parallel.ddp_batchnorm: sync``):
 
 - the loss is each shard's *sum* over the whole batch's size (times k, since DDP averages
   gradients), so an uneven last batch weighs every sample as one process would;
 - BatchNorm normalises with the statistics of the whole batch: the layers are switched to
   ``SyncedBatchNorm`` for the training (torch's ``SyncBatchNorm`` refuses CPU tensors),
-  which sums per-channel moments across the group with an autograd-aware all-reduce;
+  which sums per-channel moments across the group with an autograd-aware all-reduce
+  (``parallel.ddp_batchnorm: sync``). Two small all-reduces per BatchNorm layer and step
+  are latency-bound on CPU (gloo), so the default, ``local``, keeps each rank's own batch
+  statistics as plain DDP does: faster, but then only the rest is one process's training;
 - validation accuracy counts correct predictions per shard and sums them.
 
 Early stopping is decided by the leader (its stop rule) and broadcast, so every rank ends
@@ -44,6 +48,7 @@ class Shard:
     rank: int
     size: int
     device: torch.device = torch.device("cpu")  # where collectives' tensors live (NCCL: GPU)
+    sync_bn: bool = False  # BatchNorm over the whole batch (parallel.ddp_batchnorm: sync)
 
     def take(self, t: torch.Tensor) -> torch.Tensor:
         """This rank's strided share of a batch."""
@@ -118,14 +123,19 @@ def synced_batchnorm(model: nn.Module) -> Iterator[None]:
 
 @contextlib.contextmanager
 def process_group(
-    shard_rank: int, size: int, store: dist.TCPStore, device: torch.device, timeout: float
+    shard_rank: int,
+    size: int,
+    store: dist.TCPStore,
+    device: torch.device,
+    timeout: float,
+    sync_bn: bool = False,
 ) -> Iterator[Shard]:
     backend = "nccl" if device.type == "cuda" else "gloo"
     dist.init_process_group(
         backend, store=store, rank=shard_rank, world_size=size, timeout=timedelta(seconds=timeout)
     )
     try:
-        yield Shard(shard_rank, size, device)
+        yield Shard(shard_rank, size, device, sync_bn)
     finally:
         dist.destroy_process_group()
 
@@ -158,6 +168,7 @@ class TrainJob:
     train: TrainConfig
     seed: int
     kwargs: dict  # the rest of ``trainer.train``'s arguments (epochs, resume, ...)
+    sync_bn: bool = False
 
 
 def leader_address() -> str:
@@ -210,9 +221,10 @@ def lead(model, bundle, genome, space, data, train_cfg, seed, device, timeout, *
             train_cfg,
             seed,
             job_kwargs,
+            group.sync_bn,
         )
     )
-    with process_group(0, group.size, store, device, timeout) as shard:
+    with process_group(0, group.size, store, device, timeout, group.sync_bn) as shard:
         return train(
             model,
             bundle.train,
@@ -241,7 +253,8 @@ def follow_job(job: TrainJob) -> None:
     store = dist.TCPStore(
         job.host, job.port, group.size, is_master=False, timeout=timedelta(seconds=job.timeout)
     )
-    with process_group(group.comm.Get_rank(), group.size, store, device, job.timeout) as shard:
+    rank = group.comm.Get_rank()
+    with process_group(rank, group.size, store, device, job.timeout, job.sync_bn) as shard:
         train(
             model.to(device),
             bundle.train,

@@ -8,6 +8,7 @@ gradient checkpointing only on CUDA, where they pay off.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -168,7 +169,7 @@ def train(
         )
     from xnas.evaluate.ddp import synced_batchnorm
 
-    with synced_batchnorm(model):
+    with synced_batchnorm(model) if shard.sync_bn else contextlib.nullcontext():
         return _train(
             model,
             train_data,

@@ -55,6 +55,7 @@ class Group:
     comm: Any  # an mpi4py intracommunicator over the group's ranks
     poll: float  # seconds between polls of a waiting follower
     timeout: float | None = None  # parallel.task_timeout: how long a collective may wait
+    sync_bn: bool = False  # parallel.ddp_batchnorm == "sync"
 
     @property
     def size(self) -> int:

@@ -121,7 +121,11 @@ def _split(MPI, comm, cfg: ParallelConfig) -> tuple[Group | None, object | None]
     where = layout(comm.Get_rank(), comm.Get_size(), cfg.ranks_per_eval)
     color = MPI.UNDEFINED if where.group is None else where.group
     group_comm = comm.Split(color, comm.Get_rank())
-    group = None if where.group is None else Group(group_comm, cfg.poll_interval, cfg.task_timeout)
+    group = (
+        None
+        if where.group is None
+        else Group(group_comm, cfg.poll_interval, cfg.task_timeout, cfg.ddp_batchnorm == "sync")
+    )
     on_executor = where.group is None or where.leader
     serving = comm.Split(0 if on_executor else 1, comm.Get_rank())
     if not on_executor:
