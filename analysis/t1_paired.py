@@ -213,7 +213,7 @@ HEADERS = [
     "seeds",
     "mean",
     "95% CI",
-    "d_z (paired) | d",
+    "d_z (paired) or d",
     "t-test p",
     "rank test p",
     "rank p, Holm",
