@@ -109,6 +109,35 @@ def test_k_ranks_with_a_shard_each_train_what_one_process_trains(tmp_path, genom
     assert got["losses"] == pytest.approx(alone.train_loss, rel=1e-5)
 
 
+def test_local_batchnorm_ends_with_one_network_on_every_rank(tmp_path):
+    """ddp_batchnorm local: shards normalise by their own statistics, so running moments
+    drift apart; they are shared from rank 0 before each validation, so every rank (and
+    the leader's saved network) ends with the same parameters and buffers."""
+    out = tmp_path / "ddp.pt"
+    done = subprocess.run(
+        [
+            str(MPIEXEC),
+            "-n",
+            "2",
+            sys.executable,
+            "-m",
+            "tests.parallel.ddp_equivalence",
+            str(out),
+            GENOMES[0],
+            "local",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    a, b = (torch.load(f"{out}.rank{r}", weights_only=True) for r in (0, 1))
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert len(torch.load(out, weights_only=True)["curve"]) == EPOCHS
+
+
 @pytest.fixture
 def config(tmp_path) -> str:
     """The fault module's small search as a YAML file."""

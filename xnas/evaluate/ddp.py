@@ -64,11 +64,19 @@ class Shard:
         dist.broadcast(t, 0)
         return bool(t.item())
 
+    def share_buffers(self, model: nn.Module) -> None:
+        """Rank 0's buffers on every rank (local BatchNorm's running moments differ by
+        shard): validation and the leader's saved network see one set of statistics."""
+        if not self.sync_bn:
+            for b in model.buffers():
+                dist.broadcast(b, 0)
+
     def wrap(self, model: nn.Module, device: torch.device) -> nn.Module:
         return nn.parallel.DistributedDataParallel(
             model,
             device_ids=[device.index] if device.type == "cuda" else None,
-            # buffers synced once, at construction: BatchNorm's moments stay equal anyway
+            # buffers synced at construction; local BatchNorm's running moments are
+            # broadcast from rank 0 before each validation (``share_buffers``)
             forward_sync_buffers=False,
             # the same parameters get gradients every step (a cell's dead branches never):
             # DDP learns which from the first and skips the per-step graph search
@@ -195,7 +203,7 @@ def timeout_of(cfg_timeout: float | None) -> float:
 
 def lead(model, bundle, genome, space, data, train_cfg, seed, device, timeout, **kwargs):
     """The leader's training: send the job, then train its shard; the outcome is the
-    group's (every rank holds the same weights afterwards)."""
+    group's (every rank holds the same parameters and running statistics afterwards)."""
     from xnas.evaluate.trainer import train
 
     group = groups.current()

@@ -303,6 +303,8 @@ def _train(
         seen += count
         elapsed += time.perf_counter() - start
         losses.append(mean_loss)
+        if shard is not None:
+            shard.share_buffers(model)
         curve.append(accuracy(model, val_data, device, shard=shard))
         if keep_best and curve[-1] > max(curve[:-1], default=-1.0):
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
