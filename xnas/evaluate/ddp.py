@@ -153,9 +153,7 @@ def mpi_store(comm, timeout: float = 60.0) -> dist.TCPStore:
     broadcasts): for scripts that run one training on all ranks of an MPI job."""
     wait = timedelta(seconds=timeout)
     if comm.Get_rank() == 0:
-        store = dist.TCPStore(
-            socket.gethostname(), 0, comm.Get_size(), True, wait, wait_for_workers=False
-        )
+        store = dist.TCPStore("0.0.0.0", 0, comm.Get_size(), True, wait, wait_for_workers=False)
         comm.bcast((leader_address(), store.port))
         return store
     host, port = comm.bcast(None)
@@ -181,8 +179,14 @@ class TrainJob:
 
 def leader_address() -> str:
     """Where followers reach the leader's store: ``XNAS_DDP_ADDR`` if set (a cluster whose
-    host names resolve to loopback addresses), else this host's name."""
-    return os.environ.get("XNAS_DDP_ADDR") or socket.gethostname()
+    host names resolve to loopback addresses), else this host's name (loopback where the
+    name does not resolve at all)."""
+    name = os.environ.get("XNAS_DDP_ADDR") or socket.gethostname()
+    try:
+        socket.gethostbyname(name)
+    except OSError:  # a host name nothing resolves (a bare container): one node, loopback
+        return "127.0.0.1"
+    return name
 
 
 def cpu(obj):
