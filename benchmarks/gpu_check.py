@@ -181,26 +181,30 @@ def check_proxies() -> dict:
     return {"device": d.type, "seconds_per_cell_median": round(sorted(seconds)[2], 4), "cells": 5}
 
 
-def check_mpi_devices() -> dict:
+def mpi_search(config: str) -> list:
+    """The results of a search with ``config`` (YAML text) on 3 ranks (``mpiexec -n 3``)."""
     mpiexec = Path(sys.executable).parent / "mpiexec"
     if not mpiexec.exists():
         raise Skip("no mpiexec beside this python (pip install '.[mpi]')")
     with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "c.yaml"
-        config.write_text(
-            "data: {name: lines, train_size: 200, val_size: 100}\n"
-            "space: {name: nb201, channels: 4}\ntrain: {epochs: 1}\n"
-            "search: {population: 4, generations: 1}\nobjectives: [error, params]\n"
-        )
-        run = Path(tmp) / "run"
-        cmd = [str(mpiexec), "-n", "3", sys.executable, "-m", "xnas", "search", str(config)]
+        path, run = Path(tmp) / "c.yaml", Path(tmp) / "run"
+        path.write_text(config)
+        cmd = [str(mpiexec), "-n", "3", sys.executable, "-m", "xnas", "search", str(path)]
         done = subprocess.run([*cmd, "--run-dir", str(run)], capture_output=True, text=True)
         if done.returncode:
             raise RuntimeError(done.stderr[-500:])
         from xnas.report import open_run
 
-        view = open_run(run)
-        mapping = sorted({(r.rank, r.device) for r in view.results})
+        return open_run(run).results
+
+
+def check_mpi_devices() -> dict:
+    results = mpi_search(
+        "data: {name: lines, train_size: 200, val_size: 100}\n"
+        "space: {name: nb201, channels: 4}\ntrain: {epochs: 1}\n"
+        "search: {population: 4, generations: 1}\nobjectives: [error, params]\n"
+    )
+    mapping = sorted({(r.rank, r.device) for r in results})
     return {"ranks_devices": [list(m) for m in mapping]}
 
 
@@ -211,28 +215,15 @@ def check_ddp() -> dict:
     cuda()
     if torch.cuda.device_count() < 2:
         raise Skip("DDP over NCCL needs 2 GPUs (NCCL puts one rank on each); this has 1")
-    mpiexec = Path(sys.executable).parent / "mpiexec"
-    if not mpiexec.exists():
-        raise Skip("no mpiexec beside this python (pip install '.[mpi]')")
-    with tempfile.TemporaryDirectory() as tmp:
-        config = Path(tmp) / "c.yaml"
-        config.write_text(
-            "data: {name: lines, train_size: 512, val_size: 128}\n"
-            "space: {name: nb201, channels: 16}\ntrain: {epochs: 1}\n"
-            "search: {population: 4, generations: 1}\nobjectives: [error, params]\n"
-            "parallel: {ranks_per_eval: 2}\n"
-        )
-        run = Path(tmp) / "run"
-        cmd = [str(mpiexec), "-n", "3", sys.executable, "-m", "xnas", "search", str(config)]
-        done = subprocess.run([*cmd, "--run-dir", str(run)], capture_output=True, text=True)
-        if done.returncode:
-            raise RuntimeError(done.stderr[-500:])
-        from xnas.report import open_run
-
-        results = open_run(run).results
-        ranks = sorted({r.timings.get("train_ranks", 1) for r in results if r.epochs})
-        if ranks != [2]:
-            raise RuntimeError(f"trainings did not span 2 ranks: {ranks}")
+    results = mpi_search(
+        "data: {name: lines, train_size: 512, val_size: 128}\n"
+        "space: {name: nb201, channels: 16}\ntrain: {epochs: 1}\n"
+        "search: {population: 4, generations: 1}\nobjectives: [error, params]\n"
+        "parallel: {ranks_per_eval: 2}\n"
+    )
+    ranks = sorted({r.timings.get("train_ranks", 1) for r in results if r.epochs})
+    if ranks != [2]:
+        raise RuntimeError(f"trainings did not span 2 ranks: {ranks}")
     return {"evaluations": len(results), "devices": sorted({r.device for r in results})}
 
 

@@ -11,29 +11,17 @@ import sys
 import torch
 from mpi4py import MPI
 
-from tests.parallel.test_ddp import EPOCHS, SEED, setup
+from tests.parallel.test_ddp import one_training
 from xnas.evaluate.ddp import mpi_store, process_group
-from xnas.evaluate.trainer import train
 
 
 def main(out: str, genome: str, batchnorm: str = "sync") -> None:
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
     torch.set_num_threads(1)
-    model, bundle, cfg = setup(genome)
     sync = batchnorm == "sync"
     with process_group(rank, size, mpi_store(comm), torch.device("cpu"), 60, sync) as shard:
-        outcome = train(
-            model,
-            bundle.train,
-            bundle.val,
-            cfg,
-            epochs=EPOCHS,
-            seed=SEED,
-            device=torch.device("cpu"),
-            augment=bundle.augment,
-            shard=shard,
-        )
+        model, outcome = one_training(genome, shard)
     if not sync:  # every rank's network, to show they end equal
         torch.save(model.state_dict(), f"{out}.rank{rank}")
     if rank == 0:

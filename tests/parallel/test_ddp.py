@@ -37,9 +37,10 @@ pytestmark = [
 ]
 
 
-def setup(genome: str):
-    """The network (seeded), data and recipe both sides train: 100 images in batches of
-    32 (an uneven last batch of 4), SGD with Nesterov, weight decay and clipping."""
+def one_training(genome: str, shard=None):
+    """(network, outcome) of the training both sides run: the network seeded, 100 images
+    in batches of 32 (an uneven last batch of 4), SGD with Nesterov, weight decay and
+    clipping; ``shard``: this rank's part of it."""
     cfg = load_config(
         None,
         [
@@ -59,43 +60,44 @@ def setup(genome: str):
     space = get_space(cfg.space)
     torch.manual_seed(SEED)
     model = space.build(space.parse(genome), bundle.input_shape, bundle.num_classes)
-    return model, bundle, cfg.train
+    outcome = train(
+        model,
+        bundle.train,
+        bundle.val,
+        cfg.train,
+        epochs=EPOCHS,
+        seed=SEED,
+        device=torch.device("cpu"),
+        augment=bundle.augment,
+        shard=shard,
+    )
+    return model, outcome
+
+
+def run(*cmd: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    """A command from the repository root, output captured."""
+    return subprocess.run(list(cmd), cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.parametrize("ranks", [2, 3])
 @pytest.mark.parametrize("genome", GENOMES, ids=["full", "dead-branch"])
 def test_k_ranks_with_a_shard_each_train_what_one_process_trains(tmp_path, genome, ranks):
     out = tmp_path / "ddp.pt"
-    done = subprocess.run(
-        [
-            str(MPIEXEC),
-            "-n",
-            str(ranks),
-            sys.executable,
-            "-m",
-            "tests.parallel.ddp_equivalence",
-            str(out),
-            genome,
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    done = run(
+        str(MPIEXEC),
+        "-n",
+        str(ranks),
+        sys.executable,
+        "-m",
+        "tests.parallel.ddp_equivalence",
+        str(out),
+        genome,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     got = torch.load(out, weights_only=True)
     torch.set_num_threads(1)
-    model, bundle, cfg = setup(genome)
-    alone = train(
-        model,
-        bundle.train,
-        bundle.val,
-        cfg,
-        epochs=EPOCHS,
-        seed=SEED,
-        device=torch.device("cpu"),
-        augment=bundle.augment,
-    )
+    model, alone = one_training(genome)
     want = model.state_dict()
     assert got["state"].keys() == want.keys()
     for name, tensor in want.items():
@@ -114,21 +116,16 @@ def test_local_batchnorm_ends_with_one_network_on_every_rank(tmp_path):
     drift apart; they are shared from rank 0 before each validation, so every rank (and
     the leader's saved network) ends with the same parameters and buffers."""
     out = tmp_path / "ddp.pt"
-    done = subprocess.run(
-        [
-            str(MPIEXEC),
-            "-n",
-            "2",
-            sys.executable,
-            "-m",
-            "tests.parallel.ddp_equivalence",
-            str(out),
-            GENOMES[0],
-            "local",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    done = run(
+        str(MPIEXEC),
+        "-n",
+        "2",
+        sys.executable,
+        "-m",
+        "tests.parallel.ddp_equivalence",
+        str(out),
+        GENOMES[0],
+        "local",
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -156,18 +153,13 @@ def test_a_search_with_two_ranks_per_evaluation_stores_what_one_process_stores(t
 
     def search(run_dir, launcher, *extra):
         args = [sys.executable, "-m", "xnas", "search", config]
-        done = subprocess.run(
-            [
-                *launcher,
-                *args,
-                *extra,
-                "--set=parallel.threads_per_rank=1",
-                "--run-dir",
-                str(run_dir),
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
+        done = run(
+            *launcher,
+            *args,
+            *extra,
+            "--set=parallel.threads_per_rank=1",
+            "--run-dir",
+            str(run_dir),
             timeout=600,
         )
         assert done.returncode == 0, done.stderr[-3000:]
@@ -206,22 +198,17 @@ def test_rungs_resume_their_training_across_the_group_as_in_one_process(tmp_path
     ]
 
     def final(run_dir, launcher=(), extra=()):
-        done = subprocess.run(
-            [
-                *launcher,
-                sys.executable,
-                "-m",
-                "xnas",
-                "search",
-                config,
-                *fid,
-                *extra,
-                "--run-dir",
-                str(run_dir),
-            ],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
+        done = run(
+            *launcher,
+            sys.executable,
+            "-m",
+            "xnas",
+            "search",
+            config,
+            *fid,
+            *extra,
+            "--run-dir",
+            str(run_dir),
             timeout=600,
         )
         assert done.returncode == 0, done.stderr[-3000:]
@@ -239,23 +226,18 @@ def test_rungs_resume_their_training_across_the_group_as_in_one_process(tmp_path
 
 
 def test_ranks_that_do_not_form_whole_groups_are_one_clear_line(tmp_path, config):
-    done = subprocess.run(
-        [
-            str(MPIEXEC),
-            "-n",
-            "4",
-            sys.executable,
-            "-m",
-            "xnas",
-            "search",
-            config,
-            "--set=parallel.ranks_per_eval=2",
-            "--run-dir",
-            str(tmp_path / "run"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    done = run(
+        str(MPIEXEC),
+        "-n",
+        "4",
+        sys.executable,
+        "-m",
+        "xnas",
+        "search",
+        config,
+        "--set=parallel.ranks_per_eval=2",
+        "--run-dir",
+        str(tmp_path / "run"),
         timeout=300,
     )
     assert done.returncode == 2
@@ -270,28 +252,23 @@ def test_a_group_training_that_times_out_frees_the_follower_for_the_next(tmp_pat
     from xnas.store import RunStore
 
     run_dir = tmp_path / "run"
-    done = subprocess.run(
-        [
-            str(MPIEXEC),
-            "-n",
-            "3",
-            sys.executable,
-            "-m",
-            "xnas",
-            "search",
-            config,
-            "--set=parallel.ranks_per_eval=2",
-            "--set=parallel.task_timeout=2",
-            "--set=space.channels=16",
-            "--set=data.train_size=2000",
-            "--set=train.epochs=3",
-            "--set=search.generations=1",
-            "--run-dir",
-            str(run_dir),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    done = run(
+        str(MPIEXEC),
+        "-n",
+        "3",
+        sys.executable,
+        "-m",
+        "xnas",
+        "search",
+        config,
+        "--set=parallel.ranks_per_eval=2",
+        "--set=parallel.task_timeout=2",
+        "--set=space.channels=16",
+        "--set=data.train_size=2000",
+        "--set=train.epochs=3",
+        "--set=search.generations=1",
+        "--run-dir",
+        str(run_dir),
         timeout=300,
     )
     assert done.returncode == 1, done.stderr[-3000:]  # every evaluation failed: never exit 0

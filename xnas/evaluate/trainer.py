@@ -9,6 +9,7 @@ gradient checkpointing only on CUDA, where they pay off.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -127,50 +128,17 @@ def train(
     ``shard``: this rank's part of a data-parallel training (``evaluate.ddp``); every rank
     of the group calls ``train`` with the same arguments and ends with the same weights.
     """
-    if cfg.bestof:
-        from dataclasses import replace
+    with contextlib.ExitStack() as stack:
+        tuner = None
+        if cfg.bestof:  # per-layer implementations, tuned in the first steps
+            from xnas.nn import bestof
 
-        from xnas.nn import bestof
+            tuner = stack.enter_context(bestof.tuned(model))
+        if shard is not None and shard.sync_bn:
+            from xnas.evaluate.ddp import synced_batchnorm
 
-        with bestof.tuned(model) as tuner:
-            outcome = train(
-                model,
-                train_data,
-                val_data,
-                replace(cfg, bestof=False),
-                epochs=epochs,
-                seed=seed,
-                device=device,
-                augment=augment,
-                after_epoch=after_epoch,
-                keep_best=keep_best,
-                schedule_epochs=schedule_epochs,
-                resume=resume,
-                keep_state=keep_state,
-                shard=shard,
-            )
-        return replace(outcome, bestof=tuner.report())
-    if shard is None:
-        return _train(
-            model,
-            train_data,
-            val_data,
-            cfg,
-            epochs,
-            seed,
-            device,
-            augment,
-            after_epoch,
-            keep_best,
-            schedule_epochs,
-            resume,
-            keep_state,
-            None,
-        )
-    from xnas.evaluate.ddp import synced_batchnorm
-
-    with synced_batchnorm(model) if shard.sync_bn else contextlib.nullcontext():
-        return _train(
+            stack.enter_context(synced_batchnorm(model))
+        outcome = _train(
             model,
             train_data,
             val_data,
@@ -186,6 +154,7 @@ def train(
             keep_state,
             shard,
         )
+    return outcome if tuner is None else dataclasses.replace(outcome, bestof=tuner.report())
 
 
 def _train(
