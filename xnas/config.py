@@ -46,6 +46,14 @@ class DataConfig:
     val_size: int | None = None  # same for the validation split
     val_source: Literal["split", "test"] = "split"  # hold out from train, or the test split
     val_fraction: float = 0.1  # fraction of train held out when val_source == "split"
+    # share of every class held out of the training split as a test split the search never
+    # sees, for datasets without one (digits, an imagefolder without test/); 0: none. Set
+    # it before the search: ``xnas retrain`` scores the final front on it.
+    test_fraction: float = 0.0
+    test_size: int | None = None  # class-balanced subset of the test split (split: final)
+    # "search": train and validation as above; "final": train + validation together are the
+    # training set and the held-out test split is the scored one (``xnas retrain``)
+    split: Literal["search", "final"] = "search"
     normalize: bool = True  # per-channel mean/std computed on the training subset
     augment: bool = False  # random crop (padding 4) + horizontal flip on training batches
     cutout: int = 0  # side of the cutout square in pixels; 0 = off
@@ -56,11 +64,17 @@ class DataConfig:
     def __post_init__(self) -> None:
         _at_least("data.train_size", self.train_size, 1)
         _at_least("data.val_size", self.val_size, 1)
+        _at_least("data.test_size", self.test_size, 1)
         _at_least("data.image_size", self.image_size, 1)
         _at_least("data.cutout", self.cutout, 0)
         _at_least("data.seed", self.seed, 0)
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"data.val_fraction: expected 0 < f < 1, got {self.val_fraction}")
+        if not 0 <= self.test_fraction < 1 or self.test_fraction + self.val_fraction >= 1:
+            raise ConfigError(
+                f"data.test_fraction: expected 0 <= f < 1 - data.val_fraction "
+                f"({1 - self.val_fraction:g}), got {self.test_fraction}"
+            )
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """What every dataset returns, and the split/subset/normalise steps they share.
 
 A dataset source only says how to read its labels and how to fetch pixels for a
-set of indices; ``assemble`` then holds out validation, draws class-balanced
-seeded subsets, fetches just those samples and normalises them. Data are kept
+set of indices; ``assemble`` then holds out a test split where the dataset has none
+(``data.test_fraction``) and validation, draws class-balanced seeded subsets, fetches just
+those samples and normalises them. Under ``data.split: final`` the training and validation
+samples the search used become one training set and the test split is scored instead, so
+a final front is retrained and reported on data that selected nothing. Data are kept
 in memory as float tensors: NAS on small subsets is the target, and batches cut
 from a tensor are far faster than per-sample Python loading.
 """
@@ -55,6 +58,7 @@ class DataBundle:
     mean: tuple[float, ...]
     std: tuple[float, ...]
     augment: BatchAugment | None  # applied to training batches only
+    scored: str = "validation"  # what ``val`` holds: "validation", or "test" (split: final)
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,14 @@ def assemble(
     """Hold out validation, subset both splits, fetch pixels, normalise; see module doc."""
     rng = np.random.default_rng(cfg.seed)
     train_idx = np.arange(len(train.labels))
+    if cfg.test_fraction > 0:
+        if test is not None:
+            raise DataError(
+                f"data.test_fraction is {cfg.test_fraction} but dataset {cfg.name!r} has its "
+                "own test split; expected test_fraction 0"
+            )
+        train_idx, test_idx = stratified_holdout(train.labels, cfg.test_fraction, rng)
+        test = Split(labels=train.labels[test_idx], fetch=lambda i: train.fetch(test_idx[i]))
     if cfg.val_source == "test":
         if test is None:
             raise DataError(
@@ -128,21 +140,59 @@ def assemble(
             )
         val_split, val_idx = test, np.arange(len(test.labels))
     else:
-        train_idx, val_idx = stratified_holdout(train.labels, cfg.val_fraction, rng)
+        keep, hold = stratified_holdout(train.labels[train_idx], cfg.val_fraction, rng)
+        train_idx, val_idx = train_idx[keep], train_idx[hold]
         val_split = train
     if cfg.train_size is not None:
         train_idx = train_idx[balanced_subset(train.labels[train_idx], cfg.train_size, rng)]
     if cfg.val_size is not None:
         val_idx = val_idx[balanced_subset(val_split.labels[val_idx], cfg.val_size, rng)]
+    train_x, train_y = train.fetch(train_idx), train.labels[train_idx]
+    val_x, val_y = val_split.fetch(val_idx), val_split.labels[val_idx]
+    if cfg.split == "final":
+        test = held_out_test(cfg, test)
+        test_idx = np.arange(len(test.labels))
+        if cfg.test_size is not None:  # its own stream: the search's subsets stay as they were
+            sub = np.random.default_rng([cfg.seed, 2])
+            test_idx = balanced_subset(test.labels, cfg.test_size, sub)
+        return finish(
+            cfg,
+            description=f"{description}; {FINAL_SPLIT}",
+            train_x=torch.cat([train_x, val_x]),
+            train_y=np.concatenate([train_y, val_y]),
+            val_x=test.fetch(test_idx),
+            val_y=test.labels[test_idx],
+            class_names=class_names,
+            scored="test",
+        )
     return finish(
         cfg,
         description=description,
-        train_x=train.fetch(train_idx),
-        train_y=train.labels[train_idx],
-        val_x=val_split.fetch(val_idx),
-        val_y=val_split.labels[val_idx],
+        train_x=train_x,
+        train_y=train_y,
+        val_x=val_x,
+        val_y=val_y,
         class_names=class_names,
     )
+
+
+FINAL_SPLIT = "final split: trained on train + validation, scored on the held-out test split"
+
+
+def held_out_test(cfg: DataConfig, test: Split | None) -> Split:
+    """The test split ``data.split: final`` scores, or one line on why there is none."""
+    if cfg.val_source == "test":
+        raise DataError(
+            "data.split is 'final' but the search validated on the test split "
+            "(data.val_source: test), so no held-out data is left; expected val_source: split"
+        )
+    if test is None:
+        raise DataError(
+            f"data.split is 'final' but dataset {cfg.name!r} has no test split; expected "
+            "data.test_fraction > 0 in the run's config (set before the search, so that the "
+            "search never saw those samples)"
+        )
+    return test
 
 
 def finish(
@@ -154,6 +204,7 @@ def finish(
     val_x: torch.Tensor,
     val_y: np.ndarray,
     class_names: tuple[str, ...],
+    scored: str = "validation",
 ) -> DataBundle:
     """Normalise with training statistics and wrap everything in a DataBundle."""
     train_x = train_x.float()
@@ -186,4 +237,5 @@ def finish(
         mean=mean_t,
         std=std_t,
         augment=augment,
+        scored=scored,
     )

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from xnas.config import DataConfig, LinesOptions
-from xnas.data.base import DATASETS, DataBundle, finish, fits_in_memory
+from xnas.data.base import DATASETS, FINAL_SPLIT, DataBundle, finish, fits_in_memory
 from xnas.errors import DataError
 
 LINE_CLASSES = ("no_line", "horizontal", "vertical", "diagonal")
@@ -48,20 +48,44 @@ def generate_lines(
 
 @DATASETS.register("lines")
 def load_lines(cfg: DataConfig) -> DataBundle:
-    train_rng, val_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(2)
+    """Train, validation and (``data.split: final``) test images from three independent
+    streams of ``data.seed``: the test set is fresh samples no search has seen."""
+    if cfg.test_fraction > 0:
+        raise DataError(
+            f"data.test_fraction is {cfg.test_fraction} but lines generates a fresh test set "
+            "(data.test_size); expected test_fraction 0"
+        )
+    # spawn(3)'s first two children are spawn(2)'s: adding the test stream changed nothing
+    train_rng, val_rng, test_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(cfg.seed).spawn(3)
     )
     n_train = cfg.train_size if cfg.train_size is not None else 2000
     n_val = cfg.val_size if cfg.val_size is not None else 500
+    n_test = (cfg.test_size if cfg.test_size is not None else 500) if cfg.split == "final" else 0
     # float32 images, plus the noise drawn for them and the normalised copy
-    need = 3 * 4 * (n_train + n_val) * cfg.lines.side**2
+    need = 3 * 4 * (n_train + n_val + n_test) * cfg.lines.side**2
     fits_in_memory(need, f"data.train_size {n_train:,} + data.val_size {n_val:,} lines images")
     tx, ty = generate_lines(n_train, cfg.lines, train_rng)
     vx, vy = generate_lines(n_val, cfg.lines, val_rng)
+    description = (
+        f"lines (synthetic {cfg.lines.side}x{cfg.lines.side}, "
+        f"length {cfg.lines.length}, noise {cfg.lines.noise})"
+    )
+    if cfg.split == "final":
+        sx, sy = generate_lines(n_test, cfg.lines, test_rng)
+        return finish(
+            cfg,
+            description=f"{description}; {FINAL_SPLIT}",
+            train_x=torch.from_numpy(np.concatenate([tx, vx])),
+            train_y=np.concatenate([ty, vy]),
+            val_x=torch.from_numpy(sx),
+            val_y=sy,
+            class_names=LINE_CLASSES,
+            scored="test",
+        )
     return finish(
         cfg,
-        description=f"lines (synthetic {cfg.lines.side}x{cfg.lines.side}, "
-        f"length {cfg.lines.length}, noise {cfg.lines.noise})",
+        description=description,
         train_x=torch.from_numpy(tx),
         train_y=ty,
         val_x=torch.from_numpy(vx),

@@ -1,4 +1,5 @@
-"""`error`: 1 - validation accuracy after training."""
+"""`error`: 1 - accuracy after training on the scored split (validation in a search, the
+held-out test split under ``data.split: final``)."""
 
 from __future__ import annotations
 
@@ -10,5 +11,9 @@ def error_objective(ctx: EvalContext) -> Measurement:
         raise RuntimeError("error needs the validation accuracy of the trained network")
     return Measurement(
         1.0 - ctx.val_accuracy,
-        {"method": "validation", "samples": len(ctx.bundle.val), "dataset": ctx.bundle.description},
+        {
+            "method": ctx.bundle.scored,
+            "samples": len(ctx.bundle.val),
+            "dataset": ctx.bundle.description,
+        },
     )
