@@ -16,8 +16,15 @@ Per seed, every arm is cut to the same number of *trained* evaluations (a traini
 for: a full-budget or a failed result that is not a reuse of an equivalent genome; a
 reuse is free, and counted apart); an arm's values are computed over its results up to
 its N-th training, in stored order. Errors are whole samples: thresholds compare with a
-1e-9 tolerance. Everything is measured on the validation split (no test split or
-retraining: "validation only").
+1e-9 tolerance.
+
+Searches select on the validation split. With ``--retrain``, each run's networks on the
+(error, introspection) front of its cut are retrained on train + validation and scored on
+the held-out test split (``xnas retrain``: a fresh seed, the run's recipe, one training per
+functional class), stored in the run. The held-out tables then read the quantities off the
+networks the validation values chose: the test error of the validation-best-error network,
+the test introspection of the validation-best-introspection one and of the one the
++0.01 rule picks, and the hypervolume of the whole front's test values.
 """
 
 from __future__ import annotations
@@ -31,10 +38,13 @@ from pathlib import Path
 
 import numpy as np
 from pymoo.indicators.hv import HV
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from scipy import stats
 
 from xnas.report import open_run as _open_run
 from xnas.report.tables import render
+from xnas.space import get_space
+from xnas.store import RunStore
 from xnas.summary import full_budget, objective_rows
 
 open_run = functools.lru_cache(maxsize=None)(_open_run)  # each store read once
@@ -87,23 +97,86 @@ def cut(results: list, n: int) -> list:
     return list(results)
 
 
-def values_of(results: list) -> dict[str, float]:
-    ok = [r for r in results if full_budget(r) and {"error", "introspection"} <= set(r.objectives)]
-    best_err = min(r.objectives["error"] for r in ok)
-    limit = best_err + TOLERANCE + 1e-9  # k/n errors stored as floats (6/500 = 0.0120...01)
-    F = objective_rows(ok, ["error", "introspection"], [])[0]
+def _scored(results: list) -> list:
+    return [
+        r for r in results if full_budget(r) and {"error", "introspection"} <= set(r.objectives)
+    ]
+
+
+def chosen(results: list) -> dict[str, object]:
+    """The networks the validation values choose for the three per-network quantities
+    (each is on the (error, introspection) front: ties go to the first stored)."""
+    ok = _scored(results)
+    best = min(ok, key=lambda r: r.objectives["error"])
+    limit = best.objectives["error"] + TOLERANCE + 1e-9  # k/n errors as floats (6/500)
     return {
-        "best error": best_err,
-        "best introspection": max(r.objectives["introspection"] for r in ok),
-        "best introspection within +0.01 of the best error": max(
-            r.objectives["introspection"] for r in ok if r.objectives["error"] <= limit
+        QUANTITIES[0]: best,
+        QUANTITIES[1]: max(ok, key=lambda r: r.objectives["introspection"]),
+        QUANTITIES[2]: max(
+            (r for r in ok if r.objectives["error"] <= limit),
+            key=lambda r: r.objectives["introspection"],
         ),
-        "hypervolume (ref. error 1, introspection 0)": float(HV(ref_point=REFERENCE)(F)),
     }
 
 
-def seed_values(arms: dict[str, Path]) -> tuple[dict[str, dict[str, float]], dict]:
-    """Each arm's values at the seed's common trained budget, and the budget's record."""
+def hypervolume(values: list[dict[str, float]]) -> float:
+    F = np.array([[v["error"], -v["introspection"]] for v in values])
+    return float(HV(ref_point=REFERENCE)(F))
+
+
+def values_of(results: list) -> dict[str, float]:
+    picks = chosen(results)
+    return {
+        QUANTITIES[0]: picks[QUANTITIES[0]].objectives["error"],
+        QUANTITIES[1]: picks[QUANTITIES[1]].objectives["introspection"],
+        QUANTITIES[2]: picks[QUANTITIES[2]].objectives["introspection"],
+        QUANTITIES[3]: hypervolume([r.objectives for r in _scored(results)]),
+    }
+
+
+def cut_front(results: list) -> list:
+    """The full-budget (error, introspection) non-dominated results of a cut, stored order."""
+    ok = _scored(results)
+    F = objective_rows(ok, ["error", "introspection"], [])[0]
+    return [ok[i] for i in sorted(NonDominatedSorting().do(F, only_non_dominated_front=True))]
+
+
+def finals_of(run_dir: Path) -> dict[str, object]:
+    """Functional class -> the run's first retraining of it on the final split."""
+    view = open_run(run_dir)
+    space = get_space(view.cfg.space)
+    with RunStore.open(run_dir) as store:
+        finals = store.finals()
+    return {
+        space.equivalence(view.get(key).genome): result
+        for (key, repeat), result in finals.items()
+        if repeat == 0
+    }
+
+
+def test_values(run_dir: Path, results: list) -> dict[str, float] | None:
+    """The cut's quantities on the held-out test split: read off the retrained networks
+    the validation values chose (the hypervolume: the whole front's test values); None
+    until every front network has an ok retraining."""
+    space = get_space(open_run(run_dir).cfg.space)
+    finals = finals_of(run_dir)
+    test = {}
+    for r in cut_front(results):
+        f = finals.get(space.equivalence(r.genome))
+        if f is None or f.status != "ok":
+            return None
+        test[r.key] = f.objectives
+    picks = chosen(results)
+    return {
+        QUANTITIES[0]: test[picks[QUANTITIES[0]].key]["error"],
+        QUANTITIES[1]: test[picks[QUANTITIES[1]].key]["introspection"],
+        QUANTITIES[2]: test[picks[QUANTITIES[2]].key]["introspection"],
+        QUANTITIES[3]: hypervolume(list(test.values())),
+    }
+
+
+def cuts_of(arms: dict[str, Path]) -> tuple[dict[str, list], dict]:
+    """Each arm's results cut to the seed's common trained budget, and the budget's record."""
     rows = {a: open_run(d).results for a, d in arms.items()}
     counts = {a: sum(trained(r) for r in rs) for a, rs in rows.items()}
     n = min(counts.values())
@@ -113,7 +186,40 @@ def seed_values(arms: dict[str, Path]) -> tuple[dict[str, dict[str, float]], dic
         "trained_before_cut": counts,
         "reuses": {a: sum(r.reused_from is not None for r in c) for a, c in cuts.items()},
     }
+    return cuts, record
+
+
+def seed_values(arms: dict[str, Path]) -> tuple[dict[str, dict[str, float]], dict]:
+    """Each arm's values at the seed's common trained budget, and the budget's record."""
+    cuts, record = cuts_of(arms)
     return {a: values_of(c) for a, c in cuts.items()}, record
+
+
+def seed_test_values(arms: dict[str, Path]) -> dict[str, dict[str, float]] | None:
+    """Each arm's held-out test values at the common budget, or None if not retrained."""
+    cuts, _ = cuts_of(arms)
+    out = {a: test_values(arms[a], c) for a, c in cuts.items()}
+    return None if any(v is None for v in out.values()) else out
+
+
+def retrain_study(study: Path, jobs: int = 1) -> None:
+    """Retrain every finished run's cut front on the final split (resumable)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    work = []
+    for arms in arms_of(study).values():
+        cuts, _ = cuts_of(arms)
+        work += [(str(arms[a]), [r.key for r in cut_front(c)]) for a, c in cuts.items()]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for run_dir, n in pool.map(_retrain_run, work):
+            print(f"retrained {run_dir}: {n} networks on its front", file=sys.stderr)
+
+
+def _retrain_run(job: tuple[str, list[str]]) -> tuple[str, int]:
+    from xnas.retrain import retrain
+
+    run_dir, keys = job
+    return run_dir, len(retrain(run_dir, keys))
 
 
 def shared_generation0(arms: dict[str, Path]) -> str:
@@ -221,12 +327,24 @@ HEADERS = [
 ]
 
 
-def study_tables(study: Path, task: str) -> tuple[str, list[list], list[list]] | None:
-    """(means table rows, paired rows, per-seed budget rows) of one study, or None."""
+def means_rows(task: str, per_seed: list[dict[str, dict[str, float]]]) -> list[list]:
+    means = []
+    for a in ARMS:
+        cells = []
+        for q in QUANTITIES:
+            v = np.array([s[a][q] for s in per_seed])
+            cells.append(f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v[0]:.4f}")
+        means.append([task, NAMES[a], len(per_seed), *cells])
+    return means
+
+
+def study_tables(study: Path, task: str) -> dict[str, list[list]] | None:
+    """The tables' rows of one study (validation means and tests, budgets, and the
+    held-out test split's means and tests over the seeds retrained), or None."""
     seeds = arms_of(study)
     if not seeds:
         return None
-    per_seed, budgets = [], []
+    per_seed, budgets, tested = [], [], []
     for seed, arms in seeds.items():
         values, record = seed_values(arms)
         per_seed.append(values)
@@ -240,26 +358,41 @@ def study_tables(study: Path, task: str) -> tuple[str, list[list], list[list]] |
                 shared_generation0(arms),
             ]
         )
-    means = []
-    for a in ARMS:
-        cells = []
-        for q in QUANTITIES:
-            v = np.array([s[a][q] for s in per_seed])
-            cells.append(f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v[0]:.4f}")
-        means.append([task, NAMES[a], len(per_seed), *cells])
-    return means, paired_rows(task, per_seed), budgets
+        test = seed_test_values(arms)
+        if test is not None:
+            tested.append(test)
+    return {
+        "means": means_rows(task, per_seed),
+        "paired": paired_rows(task, per_seed),
+        "budgets": budgets,
+        "test_means": means_rows(task, tested) if tested else [],
+        "test_paired": paired_rows(task, tested) if len(tested) > 1 else [],
+    }
 
 
 def text(studies: list[tuple[Path, str]]) -> str:
-    means, paired, budgets = [], [], []
+    got: dict[str, list[list]] = defaultdict(list)
     for study, task in studies:
-        got = study_tables(study, task)
-        if got:
-            means += got[0]
-            paired += got[1]
-            budgets += got[2]
-    if not means:
+        tables = study_tables(study, task)
+        for name, rows in (tables or {}).items():
+            got[name] += rows
+    if not got["means"]:
         return ""
+    held_out = (
+        "\n## On the held-out test split\n\n"
+        "Each run's (error, introspection) front at its cut, retrained once on train +\n"
+        "validation with a fresh seed and scored on a test split no search saw\n"
+        "(`xnas retrain`; lines: 500 freshly generated images; digits: 20% of every class\n"
+        "held out before the search, `data.test_fraction`). A value is read off the network\n"
+        "the *validation* values chose; the hypervolume is the front's test values'.\n"
+        "Same tests as above, over the seeds whose three arms are retrained.\n\n"
+        + render(["task", "search", "seeds", *QUANTITIES], got["test_means"])
+        + "\n"
+        + render(HEADERS, got["test_paired"])
+        if got["test_paired"]
+        else "\n## On the held-out test split\n\nNot retrained yet "
+        "(`python analysis/t1_paired.py --retrain results/paired-<task>`).\n"
+    )
     return (
         "# T1 (protocol): the XNAS pair and random search over paired seeds\n\n"
         "The protocol's re-run of T1 (`results/PROTOCOL.md`): per task, the single-objective\n"
@@ -268,18 +401,20 @@ def text(studies: list[tuple[Path, str]]) -> str:
         "seed share their random generation 0 and random search runs under the same seed, so\n"
         "a seed is a block and every test is paired.\n"
         "Each seed's arms are cut to the same number of trained networks (reuses of an\n"
-        "equivalent genome are free and counted apart). Validation only: searches select\n"
-        "and this table reports on the same validation split (no test split, no retraining).\n\n"
-        "## Means over seeds (± sample sd)\n\n"
-        + render(["task", "search", "seeds", *QUANTITIES], means)
-        + "\n## Differences between arms\n\n"
+        "equivalent genome are free and counted apart). The first two tables are on the\n"
+        "validation split the searches selected on; the held-out section below scores the\n"
+        "selected networks, retrained, on a test split.\n\n"
+        "## Means over seeds (± sample sd), validation split\n\n"
+        + render(["task", "search", "seeds", *QUANTITIES], got["means"])
+        + "\n## Differences between arms, validation split\n\n"
         "mo − so is paired (the two NSGA-II arms of a seed share generation 0): the mean\n"
         "difference with a 95% t interval, Cohen's d_z, the paired t-test, the Wilcoxon\n"
         "signed-rank test (Pratt's zero handling) and the exact sign test. A comparison with\n"
         "random search is unpaired (it draws its own genomes): Welch's t-test with its 95%\n"
         "interval, Cohen's d and the Mann-Whitney U test. The rank tests' p values are also\n"
         "Holm-adjusted over the task's twelve tests. All two-sided.\n\n"
-        + render(HEADERS, paired)
+        + render(HEADERS, got["paired"])
+        + held_out
         + "\n## Budgets per seed\n\n"
         + render(
             [
@@ -290,7 +425,7 @@ def text(studies: list[tuple[Path, str]]) -> str:
                 "reuses in the cut (so / mo / random)",
                 "shared generation 0",
             ],
-            budgets,
+            got["budgets"],
         )
     )
 
@@ -298,8 +433,17 @@ def text(studies: list[tuple[Path, str]]) -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("studies", nargs="+", help="results/paired-<task> directories")
+    p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="first retrain every finished run's front on the held-out test split",
+    )
+    p.add_argument("--jobs", type=int, default=1, help="runs retrained at once (default 1)")
     args = p.parse_args(argv)
     studies = [(Path(s), Path(s).name.removeprefix("paired-")) for s in args.studies]
+    if args.retrain:
+        for study, _ in studies:
+            retrain_study(study, args.jobs)
     sys.stdout.write(text(studies))
 
 

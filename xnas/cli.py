@@ -59,6 +59,10 @@ EXAMPLES = {
     "data": """
   xnas data --set data.name=mnist --set data.root=../shared/data --set data.train_size=2000
   xnas data -c experiments/xnas-cifar10-mo/config.yaml --set data.root=../shared/data""",
+    "retrain": """
+  xnas retrain runs/lines-mo
+  xnas retrain runs/lines-so --front error,introspection --repeats 3
+  xnas retrain runs/digits-mo --arch knee --arch best:introspection""",
     "latency-table": """
   xnas latency-table experiments/demo/config.yaml -o lut.json
   xnas latency-table -c my.yaml --device cuda -o lut-gpu.json""",
@@ -537,6 +541,48 @@ def _how(how: dict) -> str:
     return "; ".join(parts)
 
 
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """Retrain the run's final networks on train + validation and score them on the
+    held-out test split; stored in the run (table ``final``), resumable."""
+    from xnas.report import open_run
+    from xnas.report.select import select
+    from xnas.retrain import retrain
+
+    keys = None
+    if args.arch:
+        view = open_run(args.run_dir)
+        keys = list(dict.fromkeys(select(view, spec).key for spec in args.arch))
+    objectives = [n for n in args.front.split(",") if n] if args.front else None
+    names: list[str] = []
+
+    def show(item) -> None:
+        if not names:
+            names.extend(item.search.objectives)
+            print(f"{'key':<44} rep  " + "  ".join(f"{n + ' val/test':>26}" for n in names))
+        pairs = []
+        for n in names:
+            before = item.search.objectives.get(n)
+            after = item.final.objectives.get(n)
+            pairs.append(f"{_num(before):>12} {_num(after) if after is not None else '-':>13}")
+        status = "" if item.final.status == "ok" else f"  {item.final.status}"
+        if item.trained_as != item.key:
+            status += f"  (its class, trained as {item.trained_as[:24]}...)"
+        print(f"{item.key:<44} {item.repeat:>3}  " + "  ".join(pairs) + status, flush=True)
+
+    done = retrain(
+        args.run_dir,
+        keys,
+        objectives=objectives,
+        repeats=args.repeats,
+        overrides=args.overrides,
+        progress=show,
+    )
+    if done and all(d.final.status == "failed" for d in done):
+        print(f"every retraining failed; first: {done[0].final.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     """Load the configured dataset and describe it (sizes, classes, shape, balance)."""
     from xnas.config import load_config
@@ -783,6 +829,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="override train.epochs")
     p.add_argument("--weights-dir", help="save the trained weights here")
     p.set_defaults(handler=cmd_evaluate)
+
+    p = _command(sub, "retrain", "retrain the final networks on train + validation, score on test")
+    p.add_argument("run_dir")
+    p.add_argument(
+        "--arch",
+        action="append",
+        help="knee, best:OBJECTIVE or a key (repeatable; default: the whole front)",
+    )
+    p.add_argument(
+        "--front",
+        metavar="OBJ,OBJ",
+        help="the front of these recorded objectives (default: the searched ones)",
+    )
+    p.add_argument("--repeats", type=int, default=1, help="trainings per network (default 1)")
+    _add_set(p, "override the final config, e.g. --set data.test_size=1000 (repeatable)")
+    p.set_defaults(handler=cmd_retrain)
 
     p = _command(sub, "data", "load a dataset from a config and describe it")
     _add_config_args(p)

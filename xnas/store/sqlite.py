@@ -68,6 +68,19 @@ CREATE TABLE IF NOT EXISTS screened (
 );
 """
 
+# the final networks retrained on train + validation and scored on the held-out test split
+# (``xnas retrain``), by key and repeat (added within schema 1, created by the first
+# retraining: readers treat its absence as none)
+_FINAL = """
+CREATE TABLE IF NOT EXISTS final (
+    key TEXT NOT NULL,
+    repeat INTEGER NOT NULL,
+    created REAL NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (key, repeat)
+);
+"""
+
 _SCHEMA = (
     """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -661,6 +674,30 @@ class RunStore:
         return {
             key: _result_from_json(text, ("screened", "failed"))
             for key, text in self.conn.execute("SELECT key, result FROM screened ORDER BY rowid")
+        }
+
+    # ----------------------------------------------------------------- final networks
+    def add_final(self, result: EvalResult, repeat: int) -> None:
+        """Commit one retraining on the final split (``xnas.retrain``); stored once."""
+        try:
+            with self._transaction() as conn:
+                conn.execute(_FINAL)
+                conn.execute(
+                    "INSERT INTO final VALUES (?, ?, ?, ?)",
+                    (result.key, repeat, time.time(), result_json(result)),
+                )
+        except sqlite3.IntegrityError:
+            raise ValueError(f"repeat {repeat} of {result.key!r} is already stored") from None
+
+    def finals(self) -> dict[tuple[str, int], EvalResult]:
+        """Every stored retraining by (key, repeat), in commit order."""
+        if not self._has_table("final"):
+            return {}
+        return {
+            (key, repeat): _result_from_json(text)
+            for key, repeat, text in self.conn.execute(
+                "SELECT key, repeat, result FROM final ORDER BY rowid"
+            )
         }
 
     # ----------------------------------------------------------------- retries
