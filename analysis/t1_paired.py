@@ -104,9 +104,10 @@ def _scored(results: list) -> list:
 
 
 def chosen(results: list) -> dict[str, object]:
-    """The networks the validation values choose for the three per-network quantities
-    (each is on the (error, introspection) front: ties go to the first stored)."""
-    ok = _scored(results)
+    """The networks the validation values choose for the three per-network quantities,
+    taken from the (error, introspection) front (a tie in one value goes to the better
+    other value, then to the first stored), so each is one the held-out split retrained."""
+    ok = cut_front(results)
     best = min(ok, key=lambda r: r.objectives["error"])
     limit = best.objectives["error"] + TOLERANCE + 1e-9  # k/n errors as floats (6/500)
     return {

@@ -158,3 +158,15 @@ def test_t1_paired_reports_three_arms_with_paired_tests(tmp_path):
     assert "| lines | best introspection | mo − so | 2 |" in out
     assert "rank p, Holm" in out and "unpaired" in out
     assert "## Budgets per seed" in out
+    assert "Not retrained yet" in out
+    # the held-out split: every run's cut front retrained, the same tables on test values
+    held = script("t1_paired.py", "--retrain", str(study))
+    section = held[held.index("## On the held-out test split") : held.index("## Budgets")]
+    assert "| lines | random search | 2 |" in section
+    assert "| lines | best introspection | mo − so | 2 |" in section
+    from xnas.store import RunStore
+
+    for run in study.iterdir():
+        with RunStore.open(run) as store:
+            finals = store.finals()
+        assert finals and all(r.measurements["error"]["method"] == "test" for r in finals.values())

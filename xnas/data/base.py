@@ -130,8 +130,8 @@ def assemble(
                 f"data.test_fraction is {cfg.test_fraction} but dataset {cfg.name!r} has its "
                 "own test split; expected test_fraction 0"
             )
-        train_idx, test_idx = stratified_holdout(train.labels, cfg.test_fraction, rng)
-        test = Split(labels=train.labels[test_idx], fetch=lambda i: train.fetch(test_idx[i]))
+        train_idx, held = stratified_holdout(train.labels, cfg.test_fraction, rng)
+        test = Split(labels=train.labels[held], fetch=lambda i, held=held: train.fetch(held[i]))
     if cfg.val_source == "test":
         if test is None:
             raise DataError(
