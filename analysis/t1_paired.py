@@ -58,6 +58,7 @@ QUANTITIES = (
     "best introspection within +0.01 of the best error",
     "hypervolume (ref. error 1, introspection 0)",
 )
+NAMES_2D = ("error", "introspection")
 TOLERANCE = 0.01
 REFERENCE = np.array([1.0, 0.0])  # minimisation form: error 1, introspection 0
 
@@ -142,31 +143,36 @@ def cut_front(results: list) -> list:
     return [ok[i] for i in sorted(NonDominatedSorting().do(F, only_non_dominated_front=True))]
 
 
-def finals_of(run_dir: Path) -> dict[str, object]:
-    """Functional class -> the run's first retraining of it on the final split."""
+def finals_of(run_dir: Path) -> dict[str, list]:
+    """Functional class -> the run's ok retrainings of it on the final split, by repeat."""
     view = open_run(run_dir)
     space = get_space(view.cfg.space)
     with RunStore.open(run_dir) as store:
         finals = store.finals()
-    return {
-        space.equivalence(view.get(key).genome): result
-        for (key, repeat), result in finals.items()
-        if repeat == 0
-    }
+    out: dict[str, list] = defaultdict(list)
+    for (key, _), result in sorted(finals.items(), key=lambda kv: kv[0][1]):
+        if result.status == "ok":
+            out[space.equivalence(view.get(key).genome)].append(result)
+    return out
 
 
-def test_values(run_dir: Path, results: list) -> dict[str, float] | None:
-    """The cut's quantities on the held-out test split: read off the retrained networks
-    the validation values chose (the hypervolume: the whole front's test values); None
-    until every front network has an ok retraining."""
+def retrained_repeats(run_dir: Path, results: list) -> int:
+    """How many ok retrainings every network on the cut's front has (0: not retrained)."""
+    space = get_space(open_run(run_dir).cfg.space)
+    finals = finals_of(run_dir)
+    return min(len(finals.get(space.equivalence(r.genome), [])) for r in cut_front(results))
+
+
+def test_values(run_dir: Path, results: list, repeats: int) -> dict[str, float]:
+    """The cut's quantities on the held-out test split, each network's value the mean of
+    its first ``repeats`` retrainings: read off the networks the validation values chose
+    (the hypervolume: the whole front's test values)."""
     space = get_space(open_run(run_dir).cfg.space)
     finals = finals_of(run_dir)
     test = {}
     for r in cut_front(results):
-        f = finals.get(space.equivalence(r.genome))
-        if f is None or f.status != "ok":
-            return None
-        test[r.key] = f.objectives
+        runs = finals[space.equivalence(r.genome)][:repeats]
+        test[r.key] = {n: float(np.mean([f.objectives[n] for f in runs])) for n in NAMES_2D}
     picks = chosen(results)
     return {
         QUANTITIES[0]: test[picks[QUANTITIES[0]].key]["error"],
@@ -196,31 +202,36 @@ def seed_values(arms: dict[str, Path]) -> tuple[dict[str, dict[str, float]], dic
     return {a: values_of(c) for a, c in cuts.items()}, record
 
 
-def seed_test_values(arms: dict[str, Path]) -> dict[str, dict[str, float]] | None:
-    """Each arm's held-out test values at the common budget, or None if not retrained."""
+def seed_repeats(arms: dict[str, Path]) -> int:
+    """The retrainings every front network of the seed's three arms has."""
     cuts, _ = cuts_of(arms)
-    out = {a: test_values(arms[a], c) for a, c in cuts.items()}
-    return None if any(v is None for v in out.values()) else out
+    return min(retrained_repeats(arms[a], c) for a, c in cuts.items())
 
 
-def retrain_study(study: Path, jobs: int = 1) -> None:
+def seed_test_values(arms: dict[str, Path], repeats: int) -> dict[str, dict[str, float]]:
+    """Each arm's held-out test values at the common budget (``repeats`` per network)."""
+    cuts, _ = cuts_of(arms)
+    return {a: test_values(arms[a], c, repeats) for a, c in cuts.items()}
+
+
+def retrain_study(study: Path, jobs: int = 1, repeats: int = 1) -> None:
     """Retrain every finished run's cut front on the final split (resumable)."""
     from concurrent.futures import ProcessPoolExecutor
 
     work = []
     for arms in arms_of(study).values():
         cuts, _ = cuts_of(arms)
-        work += [(str(arms[a]), [r.key for r in cut_front(c)]) for a, c in cuts.items()]
+        work += [(str(arms[a]), [r.key for r in cut_front(c)], repeats) for a, c in cuts.items()]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for run_dir, n in pool.map(_retrain_run, work):
             print(f"retrained {run_dir}: {n} networks on its front", file=sys.stderr)
 
 
-def _retrain_run(job: tuple[str, list[str]]) -> tuple[str, int]:
+def _retrain_run(job: tuple[str, list[str], int]) -> tuple[str, int]:
     from xnas.retrain import retrain
 
-    run_dir, keys = job
-    return run_dir, len(retrain(run_dir, keys))
+    run_dir, keys, repeats = job
+    return run_dir, len(retrain(run_dir, keys, repeats=repeats))
 
 
 def shared_generation0(arms: dict[str, Path]) -> str:
@@ -346,6 +357,7 @@ def study_tables(study: Path, task: str) -> dict[str, list[list]] | None:
     if not seeds:
         return None
     per_seed, budgets, tested = [], [], []
+    repeats = min(seed_repeats(arms) for arms in seeds.values())
     for seed, arms in seeds.items():
         values, record = seed_values(arms)
         per_seed.append(values)
@@ -359,15 +371,15 @@ def study_tables(study: Path, task: str) -> dict[str, list[list]] | None:
                 shared_generation0(arms),
             ]
         )
-        test = seed_test_values(arms)
-        if test is not None:
-            tested.append(test)
+        if repeats:
+            tested.append(seed_test_values(arms, repeats))
     return {
         "means": means_rows(task, per_seed),
         "paired": paired_rows(task, per_seed),
         "budgets": budgets,
         "test_means": means_rows(task, tested) if tested else [],
         "test_paired": paired_rows(task, tested) if len(tested) > 1 else [],
+        "test_repeats": [[task, repeats]] if repeats else [],
     }
 
 
@@ -381,12 +393,14 @@ def text(studies: list[tuple[Path, str]]) -> str:
         return ""
     held_out = (
         "\n## On the held-out test split\n\n"
-        "Each run's (error, introspection) front at its cut, retrained once on train +\n"
-        "validation with a fresh seed and scored on a test split no search saw\n"
+        "Each run's (error, introspection) front at its cut, retrained on train +\n"
+        "validation with fresh seeds and scored on a test split no search saw\n"
         "(`xnas retrain`; lines: 500 freshly generated images; digits: 20% of every class\n"
-        "held out before the search, `data.test_fraction`). A value is read off the network\n"
-        "the *validation* values chose; the hypervolume is the front's test values'.\n"
-        "Same tests as above, over the seeds whose three arms are retrained.\n\n"
+        "held out before the search, `data.test_fraction`). A network's test value is the\n"
+        "mean of its retrainings, each with its own seed ("
+        + ", ".join(f"{t}: {r}" for t, r in got["test_repeats"])
+        + " a network).\nA value is read off the network the *validation* values chose;\n"
+        "the hypervolume is the front's test values'. Same tests as above.\n\n"
         + render(["task", "search", "seeds", *QUANTITIES], got["test_means"])
         + "\n"
         + render(HEADERS, got["test_paired"])
@@ -440,11 +454,12 @@ def main(argv=None) -> None:
         help="first retrain every finished run's front on the held-out test split",
     )
     p.add_argument("--jobs", type=int, default=1, help="runs retrained at once (default 1)")
+    p.add_argument("--repeats", type=int, default=1, help="retrainings per network (default 1)")
     args = p.parse_args(argv)
     studies = [(Path(s), Path(s).name.removeprefix("paired-")) for s in args.studies]
     if args.retrain:
         for study, _ in studies:
-            retrain_study(study, args.jobs)
+            retrain_study(study, args.jobs, args.repeats)
     sys.stdout.write(text(studies))
 
 
