@@ -15,6 +15,9 @@ Per held-out setting and overall, one JSON line with
   non-dominated set of the other architectures' true (error, params);
 - ``epochs_saved``: share of the training epochs the stops saved.
 ``--write-calibration`` writes the shipped calibration (all curves) into the package.
+``--stores DIR ...`` adds the curves the given studies' runs recorded (every from-scratch
+training at the run's full budget: the 3-4-epoch budgets the studies use), each run one
+"search", its dataset the group held out; params are counted from the rebuilt network.
 """
 
 from __future__ import annotations
@@ -38,6 +41,47 @@ CURVES = REPO / "tests" / "fixtures" / "learning_curves.json"
 
 def load(path: Path = CURVES) -> list[dict]:
     return json.loads(path.read_text())["curves"]
+
+
+def curves_from_stores(dirs: list[str]) -> list[dict]:
+    """The learning curves stored in the runs under ``dirs`` (``*/xnas.sqlite``): ok,
+    trained from scratch (no donor, no reuse), to the run's full budget."""
+    from xnas.data import cached_dataset
+    from xnas.report import open_run
+    from xnas.space import get_space
+
+    out = []
+    for d in dirs:
+        for store in sorted(Path(d).glob("*/xnas.sqlite")):
+            view = open_run(store.parent)
+            cfg = view.cfg
+            T = cfg.train.epochs
+            bundle = cached_dataset(cfg.data)
+            space = get_space(cfg.space)
+            params: dict[str, int] = {}
+            for r in view.results:
+                if r.status != "ok" or r.reused_from or r.donor_key or len(r.curve) != T:
+                    continue
+                if r.key not in params:
+                    net = space.build(r.genome, bundle.input_shape, bundle.num_classes)
+                    params[r.key] = sum(p.numel() for p in net.parameters())
+                out.append(
+                    {
+                        "setting": f"{Path(d).name}/{store.parent.name}",
+                        "dataset": cfg.data.name,
+                        "classes": bundle.num_classes,
+                        "space": cfg.space.name,
+                        "arch": r.key,
+                        "lr": cfg.train.lr,
+                        "batch_size": cfg.train.batch_size,
+                        "warmup_epochs": cfg.train.warmup_epochs,
+                        "epochs": T,
+                        "params": params[r.key],
+                        "curve": list(r.curve),
+                        "val_samples": len(bundle.val),
+                    }
+                )
+    return out
 
 
 def group_of(c: dict) -> str:
@@ -158,12 +202,50 @@ def choose(curves: list[dict], groups: list[str]) -> tuple[int, float, dict]:
     return best[0], best[1], {"qualifying": len(qualifying), "inner_epochs_saved": scores[best][1]}
 
 
+SHORT = 4  # the studies' budgets: 3 (lines) and 4 (digits) epochs
+
+
+def _add(tot: dict, bins_tot: dict, out: dict) -> None:
+    for k in ("stopped", "false_stops", "saved_epochs", "budget_epochs", "checks"):
+        tot[k] += out[k]
+    tot["inside"] += round(out["band_coverage"] * out["checks"])
+    for b, (i, n) in out["coverage_by_progress"].items():
+        bins_tot[b][0] += i
+        bins_tot[b][1] += n
+
+
+def _total(name: str, tot: dict, bins_tot: dict, curves: list[dict]) -> dict:
+    return {
+        "nested_held_out": name,
+        "stopped": tot["stopped"],
+        "false_stops": tot["false_stops"],
+        "false_stop_upper_95": round(clopper_pearson_upper(tot["false_stops"], tot["stopped"]), 4),
+        "epochs_saved": round(tot["saved_epochs"] / max(1, tot["budget_epochs"]), 4),
+        "coverage_at_chosen_nominal": round(tot["inside"] / max(1, tot["checks"]), 4),
+        "checks": tot["checks"],
+        "coverage_by_progress": {
+            b: (round(i / n, 4) if n else None) for b, (i, n) in bins_tot.items()
+        },
+        "goals": {
+            "coverage": ">= nominal - 0.02 in every bin",
+            "false_stop_upper_95": "<= 0.05",
+        },
+        "curves": len(curves),
+        "budgets": sorted({c["epochs"] for c in curves}),
+        "note": "false_stop_upper_95: upper end of the exact two-sided 95% "
+        "(Clopper-Pearson) interval",
+    }
+
+
 def nested(curves: list[dict]) -> None:
     """Nested leave-one-dataset-out: the outer held-out dataset never helps choose the
-    setting it is scored with, nor calibrates the band it is scored against."""
+    setting it is scored with, nor calibrates the band it is scored against. Also totalled
+    over the curves of the studies' short budgets (<= ``SHORT`` epochs) alone."""
     groups = sorted({group_of(c) for c in curves})
-    tot = defaultdict(int)
+    tot: dict = defaultdict(int)
     bins_tot: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    short_tot: dict = defaultdict(int)
+    short_bins: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for g in groups:
         inner = [h for h in groups if h != g]
         m, q, why = choose(curves, inner)
@@ -173,34 +255,53 @@ def nested(curves: list[dict]) -> None:
         )
         out = replay(held, band, m, q)
         print(json.dumps({"nested_held_out": g, "min_epochs": m, "quantile": q, **why, **out}))
-        for k in ("stopped", "false_stops", "saved_epochs", "budget_epochs", "checks"):
-            tot[k] += out[k]
-        tot["inside"] += round(out["band_coverage"] * out["checks"])
-        for b, (i, n) in out["coverage_by_progress"].items():
-            bins_tot[b][0] += i
-            bins_tot[b][1] += n
-    print(
-        json.dumps(
-            {
-                "nested_held_out": "every dataset (nested leave one out)",
-                "stopped": tot["stopped"],
-                "false_stops": tot["false_stops"],
-                "false_stop_upper_95": round(
-                    clopper_pearson_upper(tot["false_stops"], tot["stopped"]), 4
-                ),
-                "epochs_saved": round(tot["saved_epochs"] / tot["budget_epochs"], 4),
-                "coverage_at_chosen_nominal": round(tot["inside"] / tot["checks"], 4),
-                "coverage_by_progress": {b: round(i / n, 4) for b, (i, n) in bins_tot.items()},
-                "goals": {
-                    "coverage": ">= nominal - 0.02 in every bin",
-                    "false_stop_upper_95": "<= 0.05",
-                },
-                "note": "false_stop_upper_95: upper end of the exact two-sided 95% "
-                "(Clopper-Pearson) interval; curves have 12-20 epochs, "
-                "the studies train 3-4 (not recorded yet)",
-            }
+        _add(tot, bins_tot, out)
+        short = [c for c in held if c["epochs"] <= SHORT]
+        if short:
+            _add(short_tot, short_bins, replay(short, band, m, q))
+    print(json.dumps(_total("every dataset (nested leave one out)", tot, bins_tot, curves)))
+    short = [c for c in curves if c["epochs"] <= SHORT]
+    if short:
+        name = f"the studies' budgets only (<= {SHORT} epochs, nested leave one out)"
+        print(json.dumps(_total(name, short_tot, short_bins, short)))
+        short_budgets(curves)
+
+
+def short_budgets(curves: list[dict]) -> None:
+    """The band at the studies' budgets, where the nested choice (min_epochs >= 2) leaves
+    it at most one check: its coverage at every epoch k >= 1 of the short curves at three
+    nominal levels, and what the rule would stop if allowed from epoch 1, each dataset's
+    band calibrated on the others' curves (short and long)."""
+    for g in sorted({group_of(c) for c in curves if c["epochs"] <= SHORT}):
+        held = [c for c in curves if group_of(c) == g and c["epochs"] <= SHORT]
+        band = HeadroomBand.fit(
+            [c["curve"] for c in curves if group_of(c) != g], source=f"all but {g}"
         )
-    )
+        for q in (0.9, 0.95, 0.99):
+            out = replay(held, band, 1, q)
+            bins = {
+                b: (round(i / n, 4) if n else None)
+                for b, (i, n) in out["coverage_by_progress"].items()
+            }
+            print(
+                json.dumps(
+                    {
+                        "short_budget_held_out": g,
+                        "budgets": sorted({c["epochs"] for c in held}),
+                        "min_epochs": 1,
+                        "nominal": q,
+                        "band_coverage": out["band_coverage"],
+                        "checks": out["checks"],
+                        "coverage_by_progress": bins,
+                        "stopped": out["stopped"],
+                        "false_stops": out["false_stops"],
+                        "false_stop_upper_95": round(
+                            clopper_pearson_upper(out["false_stops"], out["stopped"]), 4
+                        ),
+                        "epochs_saved": out["epochs_saved"],
+                    }
+                )
+            )
 
 
 def main(argv=None) -> None:
@@ -211,8 +312,15 @@ def main(argv=None) -> None:
     ap.add_argument(
         "--nested", action="store_true", help="choose min_epochs and quantile in a nested LODO"
     )
+    ap.add_argument(
+        "--stores", nargs="+", default=[], help="also the curves of these studies' runs"
+    )
+    ap.add_argument(
+        "--only-stores", action="store_true", help="the stores' curves alone (their budgets)"
+    )
     args = ap.parse_args(argv)
-    curves = load()
+    extra = curves_from_stores(args.stores)
+    curves = extra if args.only_stores else load() + extra
     if args.nested:
         nested(curves)
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.conftest import REPO, cfg
@@ -170,3 +171,31 @@ def test_t1_paired_reports_three_arms_with_paired_tests(tmp_path):
         with RunStore.open(run) as store:
             finals = store.finals()
         assert finals and all(r.measurements["error"]["method"] == "test" for r in finals.values())
+
+
+def test_proxy_fidelity_never_chooses_the_reference_repeat(tmp_path):
+    """Item 7: the reference trained again with other seeds measures the reference's own
+    repeatability; it is reported (tau vs the reference) but is no candidate recipe, even
+    where it ranks best."""
+    import json
+
+    sys.path.insert(0, str(ANALYSIS))
+    from proxy_fidelity import REFERENCE, REFERENCE_REPEAT, split_half, summarize
+
+    rng = np.random.default_rng(0)
+    ref = rng.random(20)
+    rows = []
+    for recipe, errors in (
+        (REFERENCE[0], ref),
+        (REFERENCE_REPEAT[0], ref + 0.01 * rng.random(20)),  # near-perfect agreement
+        ("cheap", ref + rng.random(20)),
+    ):
+        rows += [
+            {"recipe": recipe, "key": f"k{i}", "error": float(e), "seconds": 1.0, "overrides": []}
+            for i, e in enumerate(errors)
+        ]
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert split_half(path, splits=50)["chosen"] == {"cheap": 50}
+    taus = {s["recipe"]: s["tau"] for s in summarize(rows, boot=50)}
+    assert taus[REFERENCE_REPEAT[0]] > 0.9 > taus["cheap"]

@@ -7,6 +7,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 
 
@@ -50,3 +52,30 @@ def test_the_nested_choice_never_sees_the_dataset_it_is_scored_on():
     # 0 false stops of 40 cannot show a rate below 5%: the bound says so (scipy's exact CI)
     assert b.clopper_pearson_upper(0, 40) > 0.05
     assert abs(b.clopper_pearson_upper(0, 46) - (1 - 0.025 ** (1 / 46))) < 1e-9
+
+
+@pytest.mark.slow
+def test_the_studies_own_curves_replay_at_their_budgets(tmp_path, capsys):
+    """Item 6: calibration evidence at the 3-4-epoch budgets the studies train. The curves
+    come from a run's store (from-scratch, full budget, no reuse), with params counted from
+    the rebuilt network: they equal the run's own params objective."""
+    from tests.conftest import cfg
+    from xnas.driver import run_search
+    from xnas.report import open_run
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import bench_stoprule as b
+
+    run_search(cfg("train.epochs=3", "search.generations=1"), tmp_path / "study" / "so-seed0")
+    curves = b.curves_from_stores([str(tmp_path / "study")])
+    view = open_run(tmp_path / "study" / "so-seed0")
+    trained = [r for r in view.results if r.status == "ok" and r.reused_from is None]
+    assert len(curves) == len(trained) > 0
+    for c in curves:
+        assert c["epochs"] == len(c["curve"]) == 3
+        assert c["params"] == view.get(c["arch"]).objectives["params"]
+    b.short_budgets(b.load() + curves)
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert {x["nominal"] for x in lines} == {0.9, 0.95, 0.99}
+    assert all(x["short_budget_held_out"] == "lines" and x["budgets"] == [3] for x in lines)
+    assert all(x["checks"] == 2 * len(curves) for x in lines)  # epochs 1 and 2 of 3
