@@ -332,9 +332,13 @@ def _repeatability(jsonl: Path) -> str:
     return (
         f"The reference trained again with other seeds (`{REFERENCE_REPEAT[0]}`) ranks the "
         f"{s['cells']} cells at tau {s['tau']:.3f} (90% {s['tau_lo']:.2f}..{s['tau_hi']:.2f}) "
-        "against itself: that repeatability bounds what any recipe can reach against it, "
-        "and the protocol's tau >= 0.5 asks more of a cheap recipe than the reference "
-        f"{'gives' if s['tau'] < 0.5 else 'reaches'}."
+        "against itself: that repeatability bounds what any recipe can reach against it"
+        + (
+            ", and the protocol's tau >= 0.5 asks more of a cheap recipe than the reference "
+            "itself reaches."
+            if s["tau"] < 0.5
+            else "."
+        )
     )
 
 

@@ -391,8 +391,15 @@ def text(studies: list[tuple[Path, str]]) -> str:
             got[name] += rows
     if not got["means"]:
         return ""
-    held_out = (
-        "\n## On the held-out test split\n\n"
+    retrained = {t for t, _ in got["test_repeats"]}
+    missing = [task for _, task in studies if task not in retrained]
+    not_yet = (
+        f"Not retrained yet: {', '.join(missing)} "
+        "(`python analysis/t1_paired.py --retrain results/paired-<task>`).\n"
+        if missing
+        else ""
+    )
+    held_out = "\n## On the held-out test split\n\n" + (
         "Each run's (error, introspection) front at its cut, retrained on train +\n"
         "validation with fresh seeds and scored on a test split no search saw\n"
         "(`xnas retrain`; lines: 500 freshly generated images; digits: 20% of every class\n"
@@ -402,11 +409,10 @@ def text(studies: list[tuple[Path, str]]) -> str:
         + " a network).\nA value is read off the network the *validation* values chose;\n"
         "the hypervolume is the front's test values'. Same tests as above.\n\n"
         + render(["task", "search", "seeds", *QUANTITIES], got["test_means"])
-        + "\n"
-        + render(HEADERS, got["test_paired"])
-        if got["test_paired"]
-        else "\n## On the held-out test split\n\nNot retrained yet "
-        "(`python analysis/t1_paired.py --retrain results/paired-<task>`).\n"
+        + ("\n" + render(HEADERS, got["test_paired"]) if got["test_paired"] else "")
+        + ("\n" + not_yet if not_yet else "")
+        if got["test_means"]
+        else not_yet
     )
     return (
         "# T1 (protocol): the XNAS pair and random search over paired seeds\n\n"

@@ -45,13 +45,16 @@ def load(path: Path = CURVES) -> list[dict]:
 
 def curves_from_stores(dirs: list[str]) -> list[dict]:
     """The learning curves stored in the runs under ``dirs`` (``*/xnas.sqlite``): ok,
-    trained from scratch (no donor, no reuse), to the run's full budget."""
+    trained from scratch (no donor, no reuse), to the run's full budget. A study's arms of
+    one seed share their first generation and a training's seed follows from (seed, key),
+    so the same training appears in several runs: it is counted once per study."""
     from xnas.data import cached_dataset
     from xnas.report import open_run
     from xnas.space import get_space
 
     out = []
     for d in dirs:
+        seen: set[tuple] = set()
         for store in sorted(Path(d).glob("*/xnas.sqlite")):
             view = open_run(store.parent)
             cfg = view.cfg
@@ -62,6 +65,9 @@ def curves_from_stores(dirs: list[str]) -> list[dict]:
             for r in view.results:
                 if r.status != "ok" or r.reused_from or r.donor_key or len(r.curve) != T:
                     continue
+                if (r.key, r.curve) in seen:  # the same training in another arm
+                    continue
+                seen.add((r.key, r.curve))
                 if r.key not in params:
                     net = space.build(r.genome, bundle.input_shape, bundle.num_classes)
                     params[r.key] = sum(p.numel() for p in net.parameters())
@@ -193,7 +199,9 @@ def choose(curves: list[dict], groups: list[str]) -> tuple[int, float, dict]:
             budget += out["budget_epochs"]
             inside += round(out["band_coverage"] * out["checks"])
             checks += out["checks"]
-        ok = clopper_pearson_upper(false, stopped) <= 0.05 and inside / checks >= q - 0.02
+        # a setting that never checks (min_epochs >= every budget) has no evidence
+        ok = checks > 0 and clopper_pearson_upper(false, stopped) <= 0.05
+        ok = ok and inside / checks >= q - 0.02
         scores[m, q] = (ok, saved / budget)
     qualifying = [k for k, (ok, _) in scores.items() if ok]
     if not qualifying:
@@ -242,6 +250,11 @@ def nested(curves: list[dict]) -> None:
     setting it is scored with, nor calibrates the band it is scored against. Also totalled
     over the curves of the studies' short budgets (<= ``SHORT`` epochs) alone."""
     groups = sorted({group_of(c) for c in curves})
+    if len(groups) < 3:
+        sys.exit(
+            f"bench_stoprule --nested: {len(groups)} dataset(s) ({', '.join(groups)}); "
+            "expected at least 3 (one held out, two for the inner leave-one-out)"
+        )
     tot: dict = defaultdict(int)
     bins_tot: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     short_tot: dict = defaultdict(int)
@@ -269,7 +282,7 @@ def nested(curves: list[dict]) -> None:
 
 def short_budgets(curves: list[dict]) -> None:
     """The band at the studies' budgets, where the nested choice (min_epochs >= 2) leaves
-    it at most one check: its coverage at every epoch k >= 1 of the short curves at three
+    it one or two checks, or none: its coverage at every epoch k >= 1 of the short curves at three
     nominal levels, and what the rule would stop if allowed from epoch 1, each dataset's
     band calibrated on the others' curves (short and long)."""
     for g in sorted({group_of(c) for c in curves if c["epochs"] <= SHORT}):

@@ -70,7 +70,19 @@ def test_a_final_split_without_held_out_data_is_refused(tmp_path):
     with pytest.raises(DataError, match="validated on the test split"):
         load_dataset(DataConfig(name="tensors", root=str(path), val_source="test", split="final"))
     with pytest.raises(ConfigError, match="data.test_fraction"):
-        DataConfig(name="digits", test_fraction=0.95)
+        DataConfig(name="digits", test_fraction=1.0)
+
+
+def test_the_final_config_keeps_the_searched_split_and_never_picks_an_epoch_on_test():
+    from xnas.retrain import final_config
+
+    run = cfg("data.name=digits", "data.test_fraction=0.2", "train.checkpoint=best")
+    final = final_config(run, ["data.test_size=50", "data.split=search"])
+    assert (final.data.split, final.data.test_size) == ("final", 50)
+    assert final.train.checkpoint == "last"  # "best" would choose an epoch on test
+    for bad in ("data.test_fraction=0.3", "data.seed=1", "data.val_size=20", "data.name=lines"):
+        with pytest.raises(ConfigError, match="only data.test_size"):
+            final_config(run, [bad])
 
 
 def _final_rows(run_dir) -> list[tuple]:
@@ -130,3 +142,7 @@ def test_retrain_of_a_run_without_a_test_split_exits_2_and_stores_nothing(tmp_pa
     assert (run / "xnas.sqlite").read_bytes() == image
     bad = xnas_cli("retrain", str(run), "--arch", "nonsense")
     assert bad.returncode == 2 and "nonsense" in bad.stderr
+    # a test split drawn after the search would be searched samples: refused
+    late = xnas_cli("retrain", str(run), "--set", "data.test_fraction=0.2")
+    assert late.returncode == 2 and "only data.test_size" in late.stderr
+    assert (run / "xnas.sqlite").read_bytes() == image

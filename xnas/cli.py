@@ -577,7 +577,12 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         overrides=args.overrides,
         progress=show,
     )
-    if done and all(d.final.status == "failed" for d in done):
+    if not done:
+        print(
+            f"nothing to retrain: {args.run_dir} has no feasible full-budget front", file=sys.stderr
+        )
+        return 1
+    if all(d.final.status == "failed" for d in done):
         print(f"every retraining failed; first: {done[0].final.error}", file=sys.stderr)
         return 1
     return 0

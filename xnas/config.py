@@ -70,11 +70,8 @@ class DataConfig:
         _at_least("data.seed", self.seed, 0)
         if not 0 < self.val_fraction < 1:
             raise ConfigError(f"data.val_fraction: expected 0 < f < 1, got {self.val_fraction}")
-        if not 0 <= self.test_fraction < 1 or self.test_fraction + self.val_fraction >= 1:
-            raise ConfigError(
-                f"data.test_fraction: expected 0 <= f < 1 - data.val_fraction "
-                f"({1 - self.val_fraction:g}), got {self.test_fraction}"
-            )
+        if not 0 <= self.test_fraction < 1:
+            raise ConfigError(f"data.test_fraction: expected 0 <= f < 1, got {self.test_fraction}")
 
 
 @dataclass(frozen=True)

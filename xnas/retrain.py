@@ -25,7 +25,8 @@ from xnas.results import EvalResult
 from xnas.store import RunStore
 from xnas.summary import constraints_of, feasible_front, search_objectives
 
-FINAL_OVERRIDES = ("data.split=final",)
+# the final split; and the last epoch's weights, since "best" would pick an epoch on test
+FINAL_OVERRIDES = ("data.split=final", "train.checkpoint=last")
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,16 @@ class Retrained:
 
 
 def final_config(cfg: Config, overrides: Iterable[str] = ()) -> Config:
-    """The run's config under ``data.split: final`` (its recipe otherwise unchanged)."""
-    return config_from(to_dict(cfg), [*FINAL_OVERRIDES, *overrides])
+    """The run's config under ``data.split: final`` (its recipe otherwise unchanged). An
+    override may not touch the data the search split (only ``data.test_size``): the test
+    split must be the one the search held out, or its scores would be on searched data."""
+    final = config_from(to_dict(cfg), [*overrides, *FINAL_OVERRIDES])
+    if final.data != replace(cfg.data, split="final", test_size=final.data.test_size):
+        raise ConfigError(
+            "retrain --set: the data settings must stay the search's (only data.test_size "
+            "may change), so that the test split is the one the search never saw"
+        )
+    return final
 
 
 def front_keys(rows, cfg: Config, objectives: list[str] | None = None) -> list[str]:
@@ -110,12 +119,12 @@ def retrain(
             rep = trained.setdefault(cls, key)
             for repeat in range(repeats):
                 result = done.get((rep, repeat))
-                if result is None:
+                if result is None or result.status == "failed":  # a failure is tried again
                     task = make_task(final, space, by_key[rep].genome)
                     # a fresh training: not the search's seed for this key
                     task = replace(task, seed=derive_seed(cfg.search.seed, f"{rep}/final/{repeat}"))
                     result = call_task(evaluator, task)
-                    store.add_final(result, repeat)
+                    store.add_final(result, repeat, replace=(rep, repeat) in done)
                     done[(rep, repeat)] = result
                 item = Retrained(key, repeat, by_key[key], result, rep)
                 out.append(item)

@@ -677,13 +677,15 @@ class RunStore:
         }
 
     # ----------------------------------------------------------------- final networks
-    def add_final(self, result: EvalResult, repeat: int) -> None:
-        """Commit one retraining on the final split (``xnas.retrain``); stored once."""
+    def add_final(self, result: EvalResult, repeat: int, replace: bool = False) -> None:
+        """Commit one retraining on the final split (``xnas.retrain``); stored once, or
+        ``replace`` a failed one by a new attempt."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
         try:
             with self._transaction() as conn:
                 conn.execute(_FINAL)
                 conn.execute(
-                    "INSERT INTO final VALUES (?, ?, ?, ?)",
+                    f"{verb} INTO final VALUES (?, ?, ?, ?)",
                     (result.key, repeat, time.time(), result_json(result)),
                 )
         except sqlite3.IntegrityError:
