@@ -85,6 +85,13 @@ def test_the_final_config_keeps_the_searched_split_and_never_picks_an_epoch_on_t
             final_config(run, [bad])
 
 
+def test_a_search_never_selects_on_the_test_split():
+    from xnas.driver.checks import check_config
+
+    with pytest.raises(ConfigError, match="for `xnas retrain` only"):
+        check_config(cfg("data.split=final"))
+
+
 def _final_rows(run_dir) -> list[tuple]:
     with sqlite3.connect(run_dir / "xnas.sqlite") as con:
         return con.execute("SELECT key, repeat, created FROM final ORDER BY rowid").fetchall()

@@ -39,6 +39,11 @@ def check_config(cfg: Config) -> Checked:
     check_latency_table(cfg)
     check_strategy(cfg)
     check_proxy(cfg)
+    if cfg.data.split != "search":  # a search scored on test would select on it
+        raise ConfigError(
+            "data.split is 'final' in a search config: the held-out test split is for "
+            "`xnas retrain` only; expected data.split: search"
+        )
     if cfg.search.hv_reference is not None and len(cfg.search.hv_reference) != len(names):
         raise ConfigError(
             f"search.hv_reference has {len(cfg.search.hv_reference)} values; expected one per "
