@@ -118,7 +118,8 @@ def run(args: argparse.Namespace) -> None:
     space = get_space(load_config(args.config).space)
     cells = _cells(args.config, args.cells, args.seed)
     # cheap recipes first, so a cut-short run still has them; the reference last
-    recipes = [*RECIPES.items(), REFERENCE, REFERENCE_REPEAT]
+    cheap = [(n, RECIPES[n]) for n in args.recipes] if args.recipes else list(RECIPES.items())
+    recipes = [*cheap, REFERENCE, REFERENCE_REPEAT]
     jobs = [(name, ov, g) for name, ov in recipes for g in cells]
     jobs = [j for j in jobs if (j[0], space.key(j[2])) not in done]
     print(f"{len(jobs)} trainings to go ({len(done)} stored)", file=sys.stderr)
@@ -263,6 +264,7 @@ def main(argv=None) -> None:
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     r.add_argument("--out", required=True)
+    r.add_argument("--recipes", nargs="+", choices=sorted(RECIPES), help="only these cheap recipes")
     s = sub.add_parser("report")
     s.add_argument("jsonl")
     s.add_argument("--format", choices=("md", "csv", "latex"), default="md")
