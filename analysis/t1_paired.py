@@ -143,6 +143,7 @@ def cut_front(results: list) -> list:
     return [ok[i] for i in sorted(NonDominatedSorting().do(F, only_non_dominated_front=True))]
 
 
+@functools.cache  # each store's retrainings read once
 def finals_of(run_dir: Path) -> dict[str, list]:
     """Functional class -> the run's ok retrainings of it on the final split, by repeat."""
     view = open_run(run_dir)
@@ -153,7 +154,7 @@ def finals_of(run_dir: Path) -> dict[str, list]:
     for (key, _), result in sorted(finals.items(), key=lambda kv: kv[0][1]):
         if result.status == "ok":
             out[space.equivalence(view.get(key).genome)].append(result)
-    return out
+    return dict(out)
 
 
 def retrained_repeats(run_dir: Path, results: list) -> int:
@@ -194,24 +195,6 @@ def cuts_of(arms: dict[str, Path]) -> tuple[dict[str, list], dict]:
         "reuses": {a: sum(r.reused_from is not None for r in c) for a, c in cuts.items()},
     }
     return cuts, record
-
-
-def seed_values(arms: dict[str, Path]) -> tuple[dict[str, dict[str, float]], dict]:
-    """Each arm's values at the seed's common trained budget, and the budget's record."""
-    cuts, record = cuts_of(arms)
-    return {a: values_of(c) for a, c in cuts.items()}, record
-
-
-def seed_repeats(arms: dict[str, Path]) -> int:
-    """The retrainings every front network of the seed's three arms has."""
-    cuts, _ = cuts_of(arms)
-    return min(retrained_repeats(arms[a], c) for a, c in cuts.items())
-
-
-def seed_test_values(arms: dict[str, Path], repeats: int) -> dict[str, dict[str, float]]:
-    """Each arm's held-out test values at the common budget (``repeats`` per network)."""
-    cuts, _ = cuts_of(arms)
-    return {a: test_values(arms[a], c, repeats) for a, c in cuts.items()}
 
 
 def retrain_study(study: Path, jobs: int = 1, repeats: int = 1) -> None:
@@ -357,10 +340,16 @@ def study_tables(study: Path, task: str) -> dict[str, list[list]] | None:
     if not seeds:
         return None
     per_seed, budgets, tested = [], [], []
-    repeats = min(seed_repeats(arms) for arms in seeds.values())
+    cut = {seed: cuts_of(arms) for seed, arms in seeds.items()}  # (cuts, record) per seed
+    # the retrainings every front network of every arm and seed has
+    repeats = min(
+        retrained_repeats(arms[a], c)
+        for seed, arms in seeds.items()
+        for a, c in cut[seed][0].items()
+    )
     for seed, arms in seeds.items():
-        values, record = seed_values(arms)
-        per_seed.append(values)
+        cuts, record = cut[seed]
+        per_seed.append({a: values_of(c) for a, c in cuts.items()})
         budgets.append(
             [
                 task,
@@ -372,7 +361,7 @@ def study_tables(study: Path, task: str) -> dict[str, list[list]] | None:
             ]
         )
         if repeats:
-            tested.append(seed_test_values(arms, repeats))
+            tested.append({a: test_values(arms[a], c, repeats) for a, c in cuts.items()})
     return {
         "means": means_rows(task, per_seed),
         "paired": paired_rows(task, per_seed),

@@ -79,6 +79,16 @@ def run(*cmd: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(list(cmd), cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
+def search(
+    config: str, run_dir, *sets: str, ranks: int | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """``xnas search CONFIG --set ... --run-dir RUN_DIR``, in this process's interpreter or
+    under ``mpiexec -n ranks``."""
+    launcher = [str(MPIEXEC), "-n", str(ranks)] if ranks else []
+    cmd = [sys.executable, "-m", "xnas", "search", config, *sets, "--run-dir", str(run_dir)]
+    return run(*launcher, *cmd, timeout=timeout)
+
+
 @pytest.mark.parametrize("ranks", [2, 3])
 @pytest.mark.parametrize("genome", GENOMES, ids=["full", "dead-branch"])
 def test_k_ranks_with_a_shard_each_train_what_one_process_trains(tmp_path, genome, ranks):
@@ -151,27 +161,18 @@ def test_a_search_with_two_ranks_per_evaluation_stores_what_one_process_stores(t
     training spans both ranks, and the stored errors are one process's."""
     from xnas.store import RunStore
 
-    def search(run_dir, launcher, *extra):
-        args = [sys.executable, "-m", "xnas", "search", config]
-        done = run(
-            *launcher,
-            *args,
-            *extra,
-            "--set=parallel.threads_per_rank=1",
-            "--run-dir",
-            str(run_dir),
-            timeout=600,
-        )
+    def stored(run_dir, *extra, ranks=None):
+        done = search(config, run_dir, *extra, "--set=parallel.threads_per_rank=1", ranks=ranks)
         assert done.returncode == 0, done.stderr[-3000:]
         with RunStore.open(run_dir) as store:
             return {r.key: r for _, _, r in store.results()}
 
-    alone = search(tmp_path / "serial", [])
-    grouped = search(
+    alone = stored(tmp_path / "serial")
+    grouped = stored(
         tmp_path / "ddp",
-        [str(MPIEXEC), "-n", "3"],
         "--set=parallel.ranks_per_eval=2",
         "--set=parallel.ddp_batchnorm=sync",
+        ranks=3,
     )
     assert grouped.keys() == alone.keys()
     trained = [r for r in grouped.values() if r.status == "ok" and r.epochs]
@@ -197,28 +198,17 @@ def test_rungs_resume_their_training_across_the_group_as_in_one_process(tmp_path
         "--set=parallel.threads_per_rank=1",
     ]
 
-    def final(run_dir, launcher=(), extra=()):
-        done = run(
-            *launcher,
-            sys.executable,
-            "-m",
-            "xnas",
-            "search",
-            config,
-            *fid,
-            *extra,
-            "--run-dir",
-            str(run_dir),
-            timeout=600,
-        )
+    def final(run_dir, *extra, ranks=None):
+        done = search(config, run_dir, *fid, *extra, ranks=ranks)
         assert done.returncode == 0, done.stderr[-3000:]
         with RunStore.open(run_dir) as store:
             return {r.key: (r.status, r.epochs, r.curve) for _, _, r in store.results()}
 
     grouped = final(
         tmp_path / "ddp",
-        (str(MPIEXEC), "-n", "3"),
-        ("--set=parallel.ranks_per_eval=2", "--set=parallel.ddp_batchnorm=sync"),
+        "--set=parallel.ranks_per_eval=2",
+        "--set=parallel.ddp_batchnorm=sync",
+        ranks=3,
     )
     alone = final(tmp_path / "serial")
     assert grouped == alone
@@ -226,20 +216,7 @@ def test_rungs_resume_their_training_across_the_group_as_in_one_process(tmp_path
 
 
 def test_ranks_that_do_not_form_whole_groups_are_one_clear_line(tmp_path, config):
-    done = run(
-        str(MPIEXEC),
-        "-n",
-        "4",
-        sys.executable,
-        "-m",
-        "xnas",
-        "search",
-        config,
-        "--set=parallel.ranks_per_eval=2",
-        "--run-dir",
-        str(tmp_path / "run"),
-        timeout=300,
-    )
+    done = search(config, tmp_path / "run", "--set=parallel.ranks_per_eval=2", ranks=4, timeout=300)
     assert done.returncode == 2
     assert "parallel.ranks_per_eval: 2 ranks per evaluation need 1 + a multiple of 2" in done.stderr
     assert not (tmp_path / "run" / "xnas.sqlite").exists()
@@ -252,23 +229,16 @@ def test_a_group_training_that_times_out_frees_the_follower_for_the_next(tmp_pat
     from xnas.store import RunStore
 
     run_dir = tmp_path / "run"
-    done = run(
-        str(MPIEXEC),
-        "-n",
-        "3",
-        sys.executable,
-        "-m",
-        "xnas",
-        "search",
+    done = search(
         config,
+        run_dir,
         "--set=parallel.ranks_per_eval=2",
         "--set=parallel.task_timeout=2",
         "--set=space.channels=16",
         "--set=data.train_size=2000",
         "--set=train.epochs=3",
         "--set=search.generations=1",
-        "--run-dir",
-        str(run_dir),
+        ranks=3,
         timeout=300,
     )
     assert done.returncode == 1, done.stderr[-3000:]  # every evaluation failed: never exit 0
